@@ -1,0 +1,62 @@
+# Crypto Insights — one command to run it all (`make demo`), one to test it (`make test`).
+# Both create what they need: a pinned uv, the pipeline venv (.venv: Airflow + dbt + crypto_insights)
+# and, where needed, Superset's own venv (.venv-superset). Re-running is cheap: stamps skip finished steps.
+
+PYTHON ?= python3
+LOCAL  := .local
+BOOT   := $(LOCAL)/bootstrap
+UV     := $(BOOT)/bin/uv
+VENV   := .venv
+SS_VENV := .venv-superset
+CLI    := $(VENV)/bin/crypto-insights
+export UV_CACHE_DIR ?= $(CURDIR)/$(LOCAL)/uv-cache
+# Airflow/dbt/Superset must never phone home from a laptop demo or CI.
+export DO_NOT_TRACK := 1
+export SCARF_ANALYTICS := false
+
+.PHONY: demo stop test test-fast bench lock install install-superset lint clean status
+
+demo: install install-superset
+	$(CLI) demo up
+
+stop:
+	@if [ -x $(CLI) ]; then $(CLI) demo down; else echo "nothing to stop (no $(VENV))"; fi
+
+status: install
+	$(CLI) demo status
+
+test: install
+	$(VENV)/bin/python -m pytest $(PYTEST_ARGS)
+
+lint: install
+	$(VENV)/bin/ruff check include dags tests bench
+
+bench: install
+	$(VENV)/bin/python -m bench $(BENCH_ARGS)
+
+install: $(VENV)/.installed
+install-superset: $(SS_VENV)/.installed
+
+$(UV): requirements/uv.txt
+	$(PYTHON) -m venv $(BOOT)
+	$(BOOT)/bin/pip install --quiet --disable-pip-version-check -r requirements/uv.txt
+	@touch $@
+
+$(VENV)/.installed: $(UV) requirements/pipeline.lock.txt pyproject.toml
+	@test -d $(VENV) || $(UV) venv --quiet --python $(PYTHON) $(VENV)
+	$(UV) pip sync --quiet --python $(VENV)/bin/python --compile-bytecode requirements/pipeline.lock.txt
+	$(UV) pip install --quiet --python $(VENV)/bin/python --no-deps --compile-bytecode -e .
+	@touch $@
+
+$(SS_VENV)/.installed: $(UV) requirements/superset.lock.txt
+	@test -d $(SS_VENV) || $(UV) venv --quiet --python $(PYTHON) $(SS_VENV)
+	$(UV) pip sync --quiet --python $(SS_VENV)/bin/python --compile-bytecode requirements/superset.lock.txt
+	@touch $@
+
+# Regenerate the lock files from requirements.txt and requirements/superset.in.
+lock: $(UV)
+	$(UV) pip compile --quiet --python-version 3.11 requirements.txt -o requirements/pipeline.lock.txt
+	$(UV) pip compile --quiet --python-version 3.11 requirements/superset.in -o requirements/superset.lock.txt
+
+clean: stop
+	rm -rf $(LOCAL) $(VENV) $(SS_VENV) dbt_project/target dbt_project/logs

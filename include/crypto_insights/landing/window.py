@@ -1,0 +1,61 @@
+"""Everything one landing process holds across the slots of a window: settings, client, writer and spool."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
+
+import psycopg2
+
+from crypto_insights.coinbase.client import CoinbaseClient
+from crypto_insights.config import Settings, load_settings
+from crypto_insights.landing.batch import missed_slot_batch
+from crypto_insights.landing.copy_writer import CopyWriter
+from crypto_insights.landing.lander import Lander, LandingReport, land_slot, spool_dir
+from crypto_insights.landing.migrations import migrate
+from crypto_insights.landing.slots import source_label
+from crypto_insights.landing.spool import Spool
+from crypto_insights.paths import local_dir
+
+
+class WindowLander:
+    def __init__(self, settings: Settings, connect: Callable[[], Any]) -> None:
+        self.settings = settings
+        self.connect = connect
+        self.client = CoinbaseClient(settings.exchange)
+        self.writer = CopyWriter(connect)
+        self.lander = Lander(self.writer, Spool(spool_dir(local_dir())))
+
+    @classmethod
+    def from_connect_kwargs(cls, kwargs: dict[str, Any], config_path: str | None = None) -> WindowLander:
+        return cls(load_settings(config_path), lambda: psycopg2.connect(**kwargs))
+
+    @classmethod
+    def from_airflow_conn(cls, conn: Any, config_path: str | None = None) -> WindowLander:
+        from crypto_insights.airflow.hooks import connect_kwargs
+
+        return cls.from_connect_kwargs(connect_kwargs(conn), config_path)
+
+    def migrate(self) -> list[str]:
+        conn = self.connect()
+        try:
+            return migrate(conn)
+        finally:
+            conn.close()
+
+    def land(self, slot_at: datetime, now: datetime | None = None) -> LandingReport:
+        """Land `slot_at`; a slot more than one slot length in the past is recorded as missed, not fetched."""
+        now = now or datetime.now(UTC)
+        slot_seconds = self.settings.ingest.slot_seconds
+        if (now - slot_at).total_seconds() > slot_seconds:
+            batch = missed_slot_batch(
+                slot_at, self.settings.product_ids, source_label(self.settings.exchange.api_url),
+                f"slot not fetched: landing reached it {(now - slot_at).total_seconds():.1f}s late",
+            )  # fmt: skip
+            return self.lander.land(batch)
+        return land_slot(slot_at, settings=self.settings, client=self.client, lander=self.lander)
+
+    def close(self) -> None:
+        self.writer.close()
+        self.client.close()

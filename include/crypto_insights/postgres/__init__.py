@@ -1,0 +1,1 @@
+"""The embedded PostgreSQL server the project starts itself, and the connection settings everything uses."""
