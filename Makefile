@@ -13,8 +13,9 @@ export UV_CACHE_DIR ?= $(CURDIR)/$(LOCAL)/uv-cache
 # Airflow/dbt/Superset must never phone home from a laptop demo or CI.
 export DO_NOT_TRACK := 1
 export SCARF_ANALYTICS := false
+export XDG_RUNTIME_DIR ?= /tmp
 
-.PHONY: demo stop test test-fast bench lock install install-superset lint clean status
+.PHONY: demo stop test bench lock install install-superset system-deps lint clean status
 
 demo: install install-superset
 	$(CLI) demo up
@@ -25,8 +26,15 @@ stop:
 status: install
 	$(CLI) demo status
 
-test: install
+test: install install-superset system-deps
 	$(VENV)/bin/python -m pytest $(PYTEST_ARGS)
+
+# Debian's Chromium drives the dashboard tests (no browser downloads: the network reaches package registries only).
+system-deps:
+	@command -v chromium >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium; \
+	  else echo "the dashboard tests need Chromium: install your distribution's chromium package" >&2; exit 1; fi; }
 
 lint: install
 	$(VENV)/bin/ruff check include dags tests bench

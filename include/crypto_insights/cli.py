@@ -14,6 +14,7 @@ COMMAND_MODULES = (
     "crypto_insights.postgres.cli",
     "crypto_insights.exchange.cli",
     "crypto_insights.landing.cli",
+    "crypto_insights.stack.demo",
 )
 
 

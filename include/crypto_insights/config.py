@@ -118,7 +118,7 @@ class _Reader:
         self.data = data
 
     def error(self, key: str, what: str) -> ConfigError:
-        dotted = ".".join(p for p in (self.prefix, key) if p) or "<top level>"
+        dotted = ".".join(str(p) for p in (self.prefix, key) if p != "") or "<top level>"
         return ConfigError(f"{self.path}: `{dotted}` {what}")
 
     def child(self, key: str) -> _Reader:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import sys
 import tempfile
 from pathlib import Path
 
@@ -53,6 +54,12 @@ def pytest_configure(config: pytest.Config) -> None:
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
+    airflow_settings = sys.modules.get("airflow.settings")
+    if airflow_settings is not None:  # close Airflow's pooled connections before their server goes away
+        try:
+            airflow_settings.dispose_orm(do_log=False)
+        except Exception as exc:  # tests restart PostgreSQL: a pooled connection may already be dead
+            print(f"(Airflow's pooled connection was already closed: {type(exc).__name__})")
     server = _SESSION.pop("server", None)
     if isinstance(server, EmbeddedPostgres):
         server.destroy()

@@ -49,7 +49,7 @@ def _land(args: argparse.Namespace) -> int:
 def register(subparsers: argparse._SubParsersAction) -> None:
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--db", default=None, help="warehouse database (default: crypto)")
-    common.add_argument("--config", default=None, help="config file (default: $CRYPTO_INSIGHTS_CONFIG or the project's)")
+    common.add_argument("--config", default=None, help="config file (default: the project's)")
     land = subparsers.add_parser("land", parents=[common], help="fetch and land slots by hand (as the DAG does)")
     how_many = land.add_mutually_exclusive_group(required=True)
     how_many.add_argument("--once", action="store_true", help="land the current slot and exit")

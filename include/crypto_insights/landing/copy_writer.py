@@ -92,9 +92,9 @@ def _copy_insert(cur, table: str, columns: Sequence[str], rows: list[dict]) -> i
         return 0
     column_list = ", ".join(columns)
     staging = f"_landing_{table}"
-    cur.execute(f"create temp table if not exists {staging} (like raw.{table} including defaults) on commit delete rows")
+    cur.execute(f"create temp table if not exists {staging} (like raw.{table} including defaults) "
+                "on commit delete rows")
     cur.copy_expert(f"copy {staging} ({column_list}) from stdin", copy_text(rows, columns))
-    cur.execute(
-        f"insert into raw.{table} ({column_list}) select {column_list} from {staging} on conflict do nothing"
-    )
+    cur.execute(f"insert into raw.{table} ({column_list}) select {column_list} from {staging} "
+                "on conflict do nothing")
     return cur.rowcount

@@ -20,16 +20,18 @@ from crypto_insights.paths import local_dir
 
 
 class WindowLander:
-    def __init__(self, settings: Settings, connect: Callable[[], Any]) -> None:
+    def __init__(self, settings: Settings, connect: Callable[[], Any], spool: Spool) -> None:
         self.settings = settings
         self.connect = connect
         self.client = CoinbaseClient(settings.exchange)
         self.writer = CopyWriter(connect)
-        self.lander = Lander(self.writer, Spool(spool_dir(local_dir())))
+        self.lander = Lander(self.writer, spool)
 
     @classmethod
     def from_connect_kwargs(cls, kwargs: dict[str, Any], config_path: str | None = None) -> WindowLander:
-        return cls(load_settings(config_path), lambda: psycopg2.connect(**kwargs))
+        """Spooled slots wait per warehouse database, so they can only ever land where they were headed."""
+        spool = Spool(spool_dir(local_dir()) / str(kwargs["dbname"]))
+        return cls(load_settings(config_path), lambda: psycopg2.connect(**kwargs), spool)
 
     @classmethod
     def from_airflow_conn(cls, conn: Any, config_path: str | None = None) -> WindowLander:

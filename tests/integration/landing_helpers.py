@@ -1,0 +1,31 @@
+"""Shared helpers of the landing tests: a WindowLander on a test database, and row queries."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import psycopg2
+
+from crypto_insights.landing.slots import floor_slot
+from crypto_insights.landing.window import WindowLander
+from crypto_insights.postgres.connection import endpoint
+
+
+def lander_for(db: str, config_path: str | None = None) -> WindowLander:
+    lander = WindowLander.from_connect_kwargs(endpoint("loader", db).connect_kwargs(), config_path)
+    lander.migrate()
+    return lander
+
+
+def current_slot() -> datetime:
+    return floor_slot(datetime.now(UTC), 10)
+
+
+def rows(db: str, statement: str, params: tuple = ()) -> list[tuple]:
+    conn = psycopg2.connect(**endpoint("transform", db).connect_kwargs())
+    try:
+        with conn, conn.cursor() as cur:
+            cur.execute(statement, params)
+            return cur.fetchall()
+    finally:
+        conn.close()
