@@ -46,6 +46,7 @@ def pytest_configure(config: pytest.Config) -> None:
         "AIRFLOW__CORE__EXECUTOR": "LocalExecutor",
         "AIRFLOW__COSMOS__ENABLE_TELEMETRY": "False",
         "AIRFLOW_CONN_CRYPTO_WAREHOUSE": endpoint("loader").url(),
+        "AIRFLOW_CONN_CRYPTO_TRANSFORM": endpoint("transform").url(),
         "DO_NOT_TRACK": "1",
         "SCARF_ANALYTICS": "false",
         "XDG_RUNTIME_DIR": str(home),

@@ -51,6 +51,7 @@ def airflow_environment(base: dict[str, str] | None = None) -> dict[str, str]:
         "AIRFLOW__DAG_PROCESSOR__REFRESH_INTERVAL": "30",
         "AIRFLOW__COSMOS__ENABLE_TELEMETRY": "False",
         "AIRFLOW_CONN_CRYPTO_WAREHOUSE": endpoint("loader").url(),
+        "AIRFLOW_CONN_CRYPTO_TRANSFORM": endpoint("transform").url(),
         "DO_NOT_TRACK": "1",
         "SCARF_ANALYTICS": "false",
     })  # fmt: skip
