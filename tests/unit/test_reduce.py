@@ -13,7 +13,10 @@ from crypto_insights.landing.reduce import InvalidBook, reduce_book
 D = Decimal
 
 
-def reduce(bids, asks, top=100, band=D(5), bps=5):
+FIVE = D(5)
+
+
+def reduce(bids, asks, top=100, band=FIVE, bps=5):
     return reduce_book(bids, asks, top_levels=top, band_pct=band, bucket_bps=bps)
 
 

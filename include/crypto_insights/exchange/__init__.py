@@ -1,1 +1,7 @@
-"""The offline Coinbase-compatible exchange: same paths, status codes and JSON as the real public REST API."""
+"""The offline Coinbase-compatible exchange: same paths, status codes and JSON as the real public REST API.
+
+Modules: ``server`` (HTTP, control endpoint, :class:`~crypto_insights.exchange.server.ExchangeServer`),
+``market`` (generated mode) over ``book_model`` / ``level_profile`` / ``sizes`` (the evolving books),
+``replay`` (captured bodies), ``faults``, ``throttle`` (per-IP rate limit), ``wire`` (number and time
+formats), ``catalog`` (product objects), ``cli`` (``crypto-insights exchange``).
+"""

@@ -1,57 +1,116 @@
-"""`crypto-insights exchange`: run the offline Coinbase-compatible exchange in the foreground."""
+"""`crypto-insights exchange`: run the offline Coinbase-compatible exchange in the foreground.
+
+    crypto-insights exchange --port 8765 [--host 127.0.0.1] [--seed 7] [--replay DIR]
+        [--fault /products/BTC-USD/book=server_error:2,status=502 ...] [--rate-limit 10 --burst 15]
+
+Stops on SIGINT/SIGTERM. Faults can also be switched at run time: ``POST /_control/faults``.
+"""
 
 from __future__ import annotations
 
 import argparse
 import logging
 import signal
+import sys
 import threading
 from pathlib import Path
+from typing import Any
 
 from crypto_insights.config import load_settings
-from crypto_insights.exchange.faults import FaultError, parse_cli_fault
-from crypto_insights.exchange.server import ExchangeServer
+from crypto_insights.exchange.faults import KINDS, FaultError, parse_cli_fault
+from crypto_insights.exchange.server import DEFAULT_SEED, ExchangeServer
+from crypto_insights.exchange.throttle import PUBLIC_BURST, PUBLIC_RATE_LIMIT
 
 log = logging.getLogger(__name__)
+DEFAULT_PORT = 8765
 
 
-def _run(args: argparse.Namespace) -> int:
-    server = build_server(args)
-    stop = threading.Event()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(sig, lambda *_: stop.set())
-    server.start()
-    log.info("offline Coinbase exchange on %s (seed %s%s)", server.url, args.seed,
-             f", replaying {args.replay}" if args.replay else "")
-    stop.wait()
-    server.stop()
-    return 0
+def _fault_spec(text: str) -> tuple[str, str, int | None, dict[str, Any]]:
+    try:
+        return parse_cli_fault(text)
+    except FaultError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be a whole number >= 1, got {text!r}")
+    return value
+
+
+def register(subparsers: Any) -> None:
+    parser = subparsers.add_parser(
+        "exchange", help="run the offline Coinbase-compatible exchange",
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter,
+    )  # fmt: skip
+    parser.add_argument("--host", default="127.0.0.1", help="interface to listen on (default: %(default)s)")
+    parser.add_argument("--port", type=int, default=DEFAULT_PORT, help="0 picks a free port (default: %(default)s)")
+    parser.add_argument("--seed", type=int, default=DEFAULT_SEED, help="same seed, same books (default: %(default)s)")
+    parser.add_argument("--replay", metavar="DIR", type=Path,
+                        help="serve DIR/<PRODUCT-ID>/book_*.json and ticker_*.json verbatim instead")  # fmt: skip
+    parser.add_argument("--fault", action="append", default=[], type=_fault_spec,
+                        metavar="PATH=KIND[:COUNT][,NAME=VALUE...]",
+                        help=f"repeatable; KIND one of {', '.join(KINDS)}; "
+                             "e.g. /products/BTC-USD/book=server_error:2,status=502")  # fmt: skip
+    parser.add_argument("--rate-limit", type=float, default=PUBLIC_RATE_LIMIT,
+                        help="requests/s per client IP, 0: no limit (default: %(default)s, as Coinbase)")  # fmt: skip
+    parser.add_argument("--burst", type=_positive_int, default=PUBLIC_BURST, help="(default: %(default)s)")
+    parser.add_argument("--config", type=Path, default=None,
+                        help="configuration file (default: $CRYPTO_INSIGHTS_CONFIG or the project's)")  # fmt: skip
+    parser.set_defaults(func=run)
 
 
 def build_server(args: argparse.Namespace) -> ExchangeServer:
+    """The server the arguments describe, faults switched on, not yet started."""
     server = ExchangeServer(
-        load_settings(args.config), host=args.host, port=args.port, seed=args.seed,
-        replay_dir=Path(args.replay) if args.replay else None, rate_limit=args.rate_limit, burst=args.burst,
+        load_settings(args.config), host=args.host, port=args.port, seed=args.seed, replay_dir=args.replay,
+        rate_limit=args.rate_limit or None, burst=args.burst,
     )  # fmt: skip
-    for spec in args.fault:
-        try:
-            path, kind, count = parse_cli_fault(spec)
-            server.faults.add(path, kind, count)
-        except FaultError as exc:
-            server.stop()
-            raise SystemExit(f"--fault {spec}: {exc}") from None
+    try:
+        for path, kind, count, params in args.fault:
+            server.faults.add(path, kind, count, **params)
+    except FaultError as exc:
+        server.stop()
+        raise SystemExit(f"--fault: {exc}") from None
     return server
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:
-    parser = subparsers.add_parser("exchange", help="the offline Coinbase-compatible exchange")
-    parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument("--port", type=int, default=8765)
-    parser.add_argument("--seed", type=int, default=7, help="same seed, same books")
-    parser.add_argument("--replay", metavar="DIR", help="serve DIR/<PRODUCT-ID>/book_*.json and ticker_*.json")
-    parser.add_argument("--fault", action="append", default=[], metavar="PATH=KIND[:COUNT]",
-                        help="e.g. /products/BTC-USD/book=server_error:3 (repeatable)")
-    parser.add_argument("--rate-limit", type=float, default=10.0, help="requests/s per client IP")
-    parser.add_argument("--burst", type=int, default=15)
-    parser.add_argument("--config", default=None, help="config file (default: the project's)")
-    parser.set_defaults(func=_run)
+def run(args: argparse.Namespace) -> int:
+    try:
+        server = build_server(args)
+    except (OSError, ValueError) as exc:  # port taken, replay folder missing or empty
+        log.error("%s", exc)
+        return 1
+    stop = threading.Event()
+    previous = {sig: signal.signal(sig, lambda *_: stop.set()) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        server.start()
+        limit = f"{args.rate_limit:g} req/s, burst {args.burst}" if args.rate_limit else "no rate limit"
+        source = f"replaying {args.replay}" if args.replay else f"seed {args.seed}"
+        log.info("offline Coinbase exchange listening on %s (%s, %s); Ctrl-C to stop", server.url, source, limit)
+        for fault in server.faults.list():
+            log.info("fault on: %s", fault)
+        stop.wait()
+        log.info("stopping the offline exchange")
+    finally:
+        server.stop()
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m crypto_insights.exchange.cli [options]``: the subcommand on its own."""
+    parser = argparse.ArgumentParser(prog="python -m crypto_insights.exchange.cli")
+    register(parser.add_subparsers(dest="command"))
+    args = parser.parse_args(["exchange", *(sys.argv[1:] if argv is None else argv)])
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    return args.func(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

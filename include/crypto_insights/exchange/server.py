@@ -1,95 +1,329 @@
-"""The offline exchange's HTTP server: Coinbase's public paths, status codes, headers and JSON, plus faults.
+"""The offline exchange's HTTP server: Coinbase's public paths, status codes and JSON, plus switchable faults.
 
-Control endpoint (not rate limited, no User-Agent needed): `GET /_control/faults` lists the faults,
-`POST /_control/faults` with `{"path": "/products/BTC-USD/book", "fault": "server_error", "count": 2, ...params}`
-adds one, `DELETE /_control/faults` clears them.
+Public API (as on ``api.exchange.coinbase.com``): ``GET /products``, ``/products/{id}``,
+``/products/{id}/book?level=1|2`` (level 2: the whole aggregated book), ``/products/{id}/ticker``.
+Every public request takes a token from its client IP's bucket (429 past the limit), then needs a
+``User-Agent`` (400), then meets the faults set for its path (query string ignored).
+
+Control endpoint (no rate limit, no User-Agent needed, not counted):
+``GET /_control/faults`` lists the faults; ``POST /_control/faults`` with
+``{"path": "/products/BTC-USD/book", "fault": "server_error", "count": 2, "status": 502}`` (or a list of such)
+adds them; ``DELETE /_control/faults`` clears all, ``DELETE /_control/faults/{id}`` one;
+``GET /_control/stats`` shows the mode, seed, book steps and requests served.
 """
 
 from __future__ import annotations
 
 import json
 import logging
-import re
 import socket
+import socketserver
 import struct
 import threading
-import time
 from collections import Counter
-from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs
 
-from crypto_insights.config import Settings
-from crypto_insights.exchange.faults import Fault, FaultError, FaultRegistry
-from crypto_insights.exchange.market import ProductMarket, dumps
-from crypto_insights.exchange.replay import ReplayStore
-from crypto_insights.exchange.wire import message
+from crypto_insights.config import Settings, load_settings
+from crypto_insights.exchange.faults import (
+    RATE_LIMIT_MESSAGE,
+    Fault,
+    FaultError,
+    FaultTable,
+    edit_body,
+    malformed,
+)
+from crypto_insights.exchange.market import GeneratedMarket
+from crypto_insights.exchange.payload import Payload
+from crypto_insights.exchange.replay import ReplayMarket
+from crypto_insights.exchange.throttle import PUBLIC_BURST, PUBLIC_RATE_LIMIT, ClientThrottle
+from crypto_insights.exchange.wire import dumps, message
 
 log = logging.getLogger(__name__)
-PRODUCT_PATH = re.compile(r"^/products/([^/]+)(?:/(book|ticker))?$")
-CONTROL_PATH = "/_control/faults"
+
+DEFAULT_SEED = 7
+CONTROL_PREFIX = "/_control"
+NOT_FOUND = message("NotFound")
+USER_AGENT_REQUIRED = message("User-Agent header is required.")
+INVALID_LEVEL = message("Invalid level")
 
 
-class RateLimiter:
-    """Coinbase's public limit per client IP: a lazy-fill token bucket (rate/s, burst)."""
+class _HTTPServer(ThreadingHTTPServer):
+    """Tracks open connections, so ``stop()`` can end keep-alive ones and a fault can abort one with a RST."""
 
-    def __init__(self, rate: float, burst: int) -> None:
-        self.rate, self.burst = rate, burst
-        self._buckets: dict[str, tuple[float, float]] = {}
-        self._lock = threading.Lock()
+    daemon_threads = True
+    allow_reuse_address = True
 
-    def allow(self, client: str) -> bool:
-        now = time.monotonic()
-        with self._lock:
-            tokens, last = self._buckets.get(client, (float(self.burst), now))
-            tokens = min(float(self.burst), tokens + (now - last) * self.rate)
-            allowed = tokens >= 1.0
-            self._buckets[client] = (tokens - 1.0 if allowed else tokens, now)
-        return allowed
+    def __init__(self, address: tuple[str, int], exchange: ExchangeServer) -> None:
+        self.exchange = exchange
+        self._connections: set[socket.socket] = set()
+        self._aborted: set[socket.socket] = set()
+        self._connections_lock = threading.Lock()
+        super().__init__(address, _Handler)
+
+    def server_bind(self) -> None:  # HTTPServer's would resolve the host name (slow without DNS)
+        socketserver.TCPServer.server_bind(self)
+        self.server_name, self.server_port = str(self.server_address[0]), int(self.server_address[1])
+
+    def process_request(self, request: Any, client_address: Any) -> None:
+        with self._connections_lock:
+            self._connections.add(request)
+        super().process_request(request, client_address)
+
+    def shutdown_request(self, request: Any) -> None:
+        with self._connections_lock:
+            self._connections.discard(request)
+            aborted = request in self._aborted
+            self._aborted.discard(request)
+        if aborted:  # no FIN first: close() with SO_LINGER 0 sends the RST
+            request.close()
+        else:
+            super().shutdown_request(request)
+
+    def abort(self, connection: socket.socket) -> None:
+        connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        with self._connections_lock:
+            self._aborted.add(connection)
+
+    def close_connections(self) -> None:
+        with self._connections_lock:
+            connections = list(self._connections)
+        for connection in connections:
+            try:
+                connection.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+
+
+class _Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"  # keep-alive, as the client's connection pool expects
+    server_version = "crypto-insights-offline-exchange"
+    sys_version = ""
+    timeout = 120  # an idle keep-alive connection is closed after this many seconds
+    server: _HTTPServer
+
+    def setup(self) -> None:
+        super().setup()
+        # headers and body go out in two writes: without this, Nagle + delayed ACK add 40 ms per response
+        self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
+    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - the base class's name
+        log.debug("%s " + format, self.client_address[0], *args)
+
+    def do_GET(self) -> None:  # noqa: N802
+        self._dispatch("GET")
+
+    def do_POST(self) -> None:  # noqa: N802
+        self._dispatch("POST")
+
+    def do_DELETE(self) -> None:  # noqa: N802
+        self._dispatch("DELETE")
+
+    def do_PUT(self) -> None:  # noqa: N802
+        self._dispatch("PUT")
+
+    # -- plumbing --------------------------------------------------------------------------------------------------
+
+    def _read_body(self) -> bytes:
+        length = int(self.headers.get("Content-Length") or 0)
+        return self.rfile.read(length) if length > 0 else b""
+
+    def _send(self, status: int, body: bytes, headers: dict[str, str] | None = None, *, public: bool = True) -> None:
+        if public:
+            self.server.exchange._record_status(status)
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        for name, value in (headers or {}).items():
+            self.send_header(name, value)
+        self.end_headers()
+        self.wfile.write(body)
+
+    def _dispatch(self, method: str) -> None:
+        path, _, query = self.path.partition("?")
+        try:
+            body = self._read_body()
+            if path == CONTROL_PREFIX or path.startswith(CONTROL_PREFIX + "/"):
+                self._control(method, path, body)
+            else:
+                self._public(method, path, query)
+        except (BrokenPipeError, ConnectionResetError):
+            log.debug("%s %s: the client went away", method, self.path)
+            self.close_connection = True
+        except Exception:
+            log.exception("%s %s failed", method, self.path)
+            try:
+                self._send(500, message("Internal server error"))
+            except OSError:
+                self.close_connection = True
+
+    # -- the public API ------------------------------------------------------------------------------------------
+
+    def _public(self, method: str, path: str, query: str) -> None:
+        exchange = self.server.exchange
+        exchange._record_request(path)
+        if not exchange.throttle.allow(self.client_address[0]):
+            return self._send(429, message(RATE_LIMIT_MESSAGE))
+        if not (self.headers.get("User-Agent") or "").strip():
+            return self._send(400, USER_AGENT_REQUIRED)
+        faults = exchange.faults.take(path)
+        if faults and not self._answering_faults(faults):
+            return
+        status, answer = self._route(method, path, query)
+        if isinstance(answer, bytes):
+            return self._send(status, answer)
+        edit_body(answer, faults)
+        body = answer.body()
+        for fault in faults:
+            if fault.kind == "malformed_json":
+                body = malformed(body, fault)
+        self._send(status, body)
+
+    def _answering_faults(self, faults: list[Fault]) -> bool:
+        """Apply delay, reset, rate_limit and server_error; False when the request is answered (or dropped)."""
+        exchange = self.server.exchange
+        for fault in faults:
+            if fault.kind == "delay" and exchange._stopping.wait(fault.params["seconds"]):
+                self.close_connection = True
+                return False
+        for fault in faults:
+            if fault.kind == "reset":
+                self.server.abort(self.connection)
+                self.close_connection = True
+                exchange._record_status(0)
+                return False
+            if fault.kind == "rate_limit":
+                retry_after = fault.params["retry_after"]
+                headers = {"Retry-After": f"{retry_after:g}"} if retry_after is not None else None
+                self._send(429, message(fault.params["message"]), headers)
+                return False
+            if fault.kind == "server_error":
+                self._send(fault.params["status"], message(fault.params["message"]))
+                return False
+        return True
+
+    def _route(self, method: str, path: str, query: str) -> tuple[int, Payload | bytes]:
+        market = self.server.exchange.market
+        parts = path.split("/")
+        if method != "GET" or len(parts) < 2 or parts[0] or parts[1] != "products":
+            return 404, NOT_FOUND
+        if len(parts) == 2:
+            return 200, market.products_payload()
+        product_id = parts[2]
+        if product_id not in market.product_ids or len(parts) > 4:
+            return 404, NOT_FOUND
+        payload: Payload | None = None
+        if len(parts) == 3:
+            payload = market.product_payload(product_id)
+        elif parts[3] == "book":
+            level = (parse_qs(query).get("level") or ["1"])[-1]
+            if level not in ("1", "2"):
+                return 400, INVALID_LEVEL
+            payload = market.book_payload(product_id, int(level))
+        elif parts[3] == "ticker":
+            payload = market.ticker_payload(product_id)
+        return (200, payload) if payload is not None else (404, NOT_FOUND)
+
+    # -- control ---------------------------------------------------------------------------------------------------
+
+    def _control(self, method: str, path: str, body: bytes) -> None:
+        exchange = self.server.exchange
+        faults = exchange.faults
+        if path == "/_control/faults":
+            if method == "GET":
+                return self._send(200, dumps(faults.list()).encode(), public=False)
+            if method == "DELETE":
+                return self._send(200, dumps({"cleared": faults.clear()}).encode(), public=False)
+            if method == "POST":
+                try:
+                    added = exchange.add_faults_from_json(body)
+                except FaultError as exc:
+                    return self._send(400, message(str(exc)), public=False)
+                return self._send(201, dumps(added).encode(), public=False)
+        elif path.startswith("/_control/faults/") and method == "DELETE":
+            fault_id = path.rsplit("/", 1)[-1]
+            if fault_id.isdigit() and faults.remove(int(fault_id)):
+                return self._send(200, dumps({"removed": int(fault_id)}).encode(), public=False)
+        elif path == "/_control/stats" and method == "GET":
+            return self._send(200, dumps(exchange.stats()).encode(), public=False)
+        self._send(404, NOT_FOUND, public=False)
 
 
 class ExchangeServer:
-    """A running offline exchange (`start()` serves in a background thread; a context manager too)."""
+    """The offline exchange on ``host:port`` (0: a free port), generated from ``seed`` or replaying a folder.
+
+    ``start()`` serves from a background thread (or use it as a context manager); ``url`` is the base URL to
+    give the client; ``faults.add(path, kind, count=None, **params)`` switches a fault on.
+    ``rate_limit``/``burst`` are per client IP (Coinbase: 10/s, burst 15); ``rate_limit=None`` lifts the limit.
+    """
 
     def __init__(
         self,
-        settings: Settings,
+        settings: Settings | None = None,
         *,
         host: str = "127.0.0.1",
         port: int = 0,
-        seed: int = 7,
-        replay_dir: Path | None = None,
-        rate_limit: float = 10.0,
-        burst: int = 15,
+        seed: int = DEFAULT_SEED,
+        replay_dir: str | Path | None = None,
+        rate_limit: float | None = PUBLIC_RATE_LIMIT,
+        burst: int | None = PUBLIC_BURST,
     ) -> None:
-        self.settings = settings
+        self.settings = settings if settings is not None else load_settings()
         self.seed = seed
-        self.replay = ReplayStore(replay_dir) if replay_dir else None
-        self.markets = {s.product_id: ProductMarket(s, seed) for s in settings.symbols}
-        self.faults = FaultRegistry()
-        self.limiter = RateLimiter(rate_limit, burst)
-        self.requests_served: Counter[str] = Counter()  # by path, every answered request (incl. errors)
-        self._httpd = ThreadingHTTPServer((host, port), _handler_for(self))
-        self._httpd.daemon_threads = True
+        self.market: GeneratedMarket | ReplayMarket = (
+            ReplayMarket(Path(replay_dir), self.settings) if replay_dir else GeneratedMarket(self.settings, seed)
+        )
+        self.faults = FaultTable(default_delay_s=self.settings.exchange.read_timeout_s + 5)
+        self.throttle = ClientThrottle(rate_limit, burst)
+        self.requests_served: Counter[str] = Counter()  # public requests received, by path
+        self.responses: Counter[int] = Counter()  # by status; 0 = connection reset by a fault
+        self._stats_lock = threading.Lock()
+        self._stopping = threading.Event()
+        try:
+            self._httpd = _HTTPServer((host, port), self)
+        except OSError as exc:
+            raise OSError(exc.errno, f"cannot listen on {host}:{port} ({exc.strerror}); "
+                                     "choose another port (--port) or stop what uses it") from None  # fmt: skip
         self._thread: threading.Thread | None = None
+
+    # -- where -----------------------------------------------------------------------------------------------------
+
+    @property
+    def host(self) -> str:
+        host = str(self._httpd.server_address[0])
+        return "127.0.0.1" if host in ("", "0.0.0.0") else host
+
+    @property
+    def port(self) -> int:
+        return int(self._httpd.server_address[1])
 
     @property
     def url(self) -> str:
-        host, port = self._httpd.server_address[:2]
-        return f"http://{host}:{port}"
+        return f"http://{self.host}:{self.port}"
+
+    # -- lifecycle -------------------------------------------------------------------------------------------------
 
     def start(self) -> ExchangeServer:
-        self._thread = threading.Thread(target=self._httpd.serve_forever, name="offline-exchange", daemon=True)
-        self._thread.start()
+        if self._thread is None:
+            self._thread = threading.Thread(
+                target=self._httpd.serve_forever, kwargs={"poll_interval": 0.1}, name="offline-exchange",
+                daemon=True,
+            )  # fmt: skip
+            self._thread.start()
+            log.info("offline Coinbase exchange (%s) serving %s on %s", self.mode,
+                     ", ".join(self.market.product_ids), self.url)  # fmt: skip
         return self
 
-    def serve_forever(self) -> None:
-        self._httpd.serve_forever()
-
     def stop(self) -> None:
-        self._httpd.shutdown()
+        """Stop accepting, end open connections (and any delay fault's wait), free the port."""
+        self._stopping.set()
+        if self._thread is not None:
+            self._httpd.shutdown()
+            self._thread.join()
+            self._thread = None
+        self._httpd.close_connections()
         self._httpd.server_close()
 
     def __enter__(self) -> ExchangeServer:
@@ -98,123 +332,48 @@ class ExchangeServer:
     def __exit__(self, *exc: object) -> None:
         self.stop()
 
+    # -- state -----------------------------------------------------------------------------------------------------
 
-def _apply_payload_faults(payload: dict[str, Any], faults: list[Fault]) -> dict[str, Any]:
-    for fault in faults:
-        if fault.kind == "missing_field":
-            payload.pop(fault.params.get("field", "bids"), None)
-        elif fault.kind == "extra_field":
-            payload.update(fault.params.get("fields") or {"new_field": {"introduced": "2026-11"}, "venue": "x"})
-        elif fault.kind == "crossed_book" and payload.get("bids") and payload.get("asks"):
-            best_ask = payload["asks"][0]
-            payload["bids"] = [[best_ask[0], best_ask[1], 1], *payload["bids"]]
-        elif fault.kind == "negative_size" and payload.get("bids"):
-            for rows in (payload["bids"], payload["asks"]):
-                for row in rows[1:10:3]:
-                    row[1] = "-" + row[1]
-    return payload
+    @property
+    def mode(self) -> str:
+        return self.market.mode
 
+    def book_steps(self) -> dict[str, int]:
+        """Book responses served per product; in generated mode, the next one shows the book after this many
+        steps (``SimulatedBook.at_step(symbol, seed, n)``)."""
+        return self.market.steps()
 
-def _handler_for(exchange: ExchangeServer) -> type[BaseHTTPRequestHandler]:
-    class Handler(BaseHTTPRequestHandler):
-        protocol_version = "HTTP/1.1"
-        server_version = "offline-coinbase-exchange"
+    def stats(self) -> dict[str, Any]:
+        with self._stats_lock:
+            return {
+                "mode": self.mode, "seed": self.seed if self.mode == "generated" else None,
+                "products": list(self.market.product_ids), "book_steps": self.book_steps(),
+                "requests_served": dict(self.requests_served),
+                "responses": {str(k): v for k, v in sorted(self.responses.items())},
+                "faults": self.faults.list(),
+            }  # fmt: skip
 
-        def log_message(self, fmt: str, *args: Any) -> None:
-            log.debug("%s " + fmt, self.client_address[0], *args)
+    def add_faults_from_json(self, body: bytes) -> dict[str, Any] | list[dict[str, Any]]:
+        """``{"path", "fault", "count"?, ...params}`` or a list of them (the control endpoint's POST)."""
+        try:
+            spec = json.loads(body or b"null")
+        except ValueError as exc:
+            raise FaultError(f"the body must be JSON: {exc}") from None
+        specs = spec if isinstance(spec, list) else [spec]
+        added = []
+        for item in specs:
+            if not isinstance(item, dict) or "path" not in item or not ("fault" in item or "kind" in item):
+                raise FaultError('each fault is {"path": "/products/BTC-USD/book", "fault": "server_error", '
+                                 f'"count": 2, ...params}}; got {item!r}')  # fmt: skip
+            params = {k: v for k, v in item.items() if k not in ("path", "fault", "kind", "count")}
+            kind = item.get("fault", item.get("kind"))
+            added.append(self.faults.add(item["path"], kind, item.get("count"), **params).as_dict())
+        return added if isinstance(spec, list) else added[0]
 
-        def _send(self, status: int, body: bytes, headers: dict[str, str] | None = None) -> None:
-            self.send_response(status)
-            self.send_header("Content-Type", "application/json; charset=utf-8")
-            self.send_header("Content-Length", str(len(body)))
-            for name, value in (headers or {}).items():
-                self.send_header(name, value)
-            self.end_headers()
-            self.wfile.write(body)
+    def _record_request(self, path: str) -> None:
+        with self._stats_lock:
+            self.requests_served[path] += 1
 
-        def _reset(self) -> None:
-            self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
-            self.close_connection = True
-            self.connection.close()
-
-        # -- control --------------------------------------------------------------------------------------------
-        def _control(self, method: str) -> None:
-            if method == "GET":
-                return self._send(200, dumps(exchange.faults.list()))
-            if method == "DELETE":
-                exchange.faults.clear()
-                return self._send(200, dumps([]))
-            try:
-                spec = json.loads(self.rfile.read(int(self.headers.get("Content-Length") or 0)) or b"{}")
-                params = {k: v for k, v in spec.items() if k not in ("path", "fault", "count")}
-                fault = exchange.faults.add(spec["path"], spec["fault"], spec.get("count"), **params)
-            except (KeyError, ValueError, FaultError, TypeError) as exc:
-                return self._send(400, message(f"bad fault: {exc}"))
-            return self._send(201, dumps({"path": fault.path, "fault": fault.kind, "count": fault.count}))
-
-        def do_POST(self) -> None:  # noqa: N802
-            if urlsplit(self.path).path == CONTROL_PATH:
-                return self._control("POST")
-            self._send(404, message("NotFound"))
-
-        def do_DELETE(self) -> None:  # noqa: N802
-            if urlsplit(self.path).path == CONTROL_PATH:
-                return self._control("DELETE")
-            self._send(404, message("NotFound"))
-
-        # -- the public API -------------------------------------------------------------------------------------
-        def do_GET(self) -> None:  # noqa: N802
-            parts = urlsplit(self.path)
-            path = parts.path.rstrip("/") or "/"
-            if path == CONTROL_PATH:
-                return self._control("GET")
-            exchange.requests_served[path] += 1
-            if not self.headers.get("User-Agent"):
-                return self._send(400, message("User-Agent header is required."))
-            if not exchange.limiter.allow(self.client_address[0]):
-                return self._send(429, message("Public rate limit exceeded"))
-            faults = exchange.faults.take(path)
-            for fault in faults:
-                if fault.kind == "reset":
-                    return self._reset()
-                if fault.kind == "delay":
-                    time.sleep(float(fault.params.get("seconds", 15)))
-                if fault.kind == "rate_limit":
-                    retry = fault.params.get("retry_after")
-                    headers = {"Retry-After": str(retry)} if retry is not None else None
-                    return self._send(429, message("Public rate limit exceeded"), headers)
-                if fault.kind == "server_error":
-                    status = int(fault.params.get("status", 503))
-                    return self._send(status, message(HTTPStatus(status).phrase))
-            status, body = self._answer(path, parse_qs(parts.query), faults)
-            if status == 200 and any(f.kind == "malformed_json" for f in faults):
-                body = body[: max(1, len(body) // 2)]
-            self._send(status, body)
-
-        def _answer(self, path: str, query: dict[str, list[str]], faults: list[Fault]) -> tuple[int, bytes]:
-            if path == "/products":
-                return 200, dumps([m.product() for m in exchange.markets.values()])
-            match = PRODUCT_PATH.match(path)
-            if not match:
-                return 404, message("NotFound")
-            product_id, endpoint = match.groups()
-            if exchange.replay is not None and endpoint:
-                body = exchange.replay.next_body(product_id, endpoint)
-                if body is None:
-                    return 404, message("NotFound")
-                if not faults:
-                    return 200, body
-                return 200, dumps(_apply_payload_faults(json.loads(body), faults))
-            market = exchange.markets.get(product_id)
-            if market is None:
-                return 404, message("NotFound")
-            if endpoint is None:
-                return 200, dumps(market.product())
-            if endpoint == "ticker":
-                return 200, dumps(_apply_payload_faults(market.ticker_payload(), faults))
-            level = (query.get("level") or ["1"])[0]
-            if level not in ("1", "2"):
-                return 400, message("Invalid level; the public API serves level 1 and 2.")
-            return 200, dumps(_apply_payload_faults(market.book_payload(int(level)), faults))
-
-    return Handler
+    def _record_status(self, status: int) -> None:
+        with self._stats_lock:
+            self.responses[status] += 1
