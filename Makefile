@@ -13,7 +13,6 @@ export UV_CACHE_DIR ?= $(CURDIR)/$(LOCAL)/uv-cache
 # Airflow/dbt/Superset must never phone home from a laptop demo or CI.
 export DO_NOT_TRACK := 1
 export SCARF_ANALYTICS := false
-export XDG_RUNTIME_DIR ?= /tmp
 
 .PHONY: demo stop test bench lock install install-superset system-deps lint clean status
 

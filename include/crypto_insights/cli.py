@@ -14,6 +14,8 @@ COMMAND_MODULES = (
     "crypto_insights.postgres.cli",
     "crypto_insights.exchange.cli",
     "crypto_insights.landing.cli",
+    "crypto_insights.transform.cli",
+    "crypto_insights.dashboards.cli",
     "crypto_insights.stack.demo",
 )
 

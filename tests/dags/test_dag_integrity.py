@@ -12,7 +12,7 @@ import pytest
 from crypto_insights.paths import DAGS_DIR
 
 DAG_FILES = sorted(DAGS_DIR.glob("*.py"))
-EXPECTED_DAGS = {"coinbase_ingest", "crypto_maintenance"}
+EXPECTED_DAGS = {"coinbase_ingest", "crypto_maintenance", "crypto_transform"}
 
 
 @pytest.fixture(scope="module")
@@ -83,3 +83,11 @@ def test_no_airflow_2_idioms() -> None:
         capture_output=True, text=True,
     )  # fmt: skip
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_transform_is_scheduled_by_the_landing_asset(dagbag) -> None:
+    from crypto_insights.airflow.assets import MARTS, RAW_ORDER_BOOKS
+
+    dag = dagbag.dags["crypto_transform"]
+    assert RAW_ORDER_BOOKS.name in str(dag.timetable.asset_condition)
+    assert MARTS in dag.get_task("dbt_build").outlets

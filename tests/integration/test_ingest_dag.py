@@ -61,3 +61,26 @@ def test_ingest_window_defers_and_lands_every_slot(airflow_db, exchange, warehou
     # requests were made at (or just after) each slot boundary, not all at once
     lag = rows(warehouse_db, "select max(extract(epoch from requested_at - slot_at)) from raw.coinbase_book_snapshots")
     assert 0 <= lag[0][0] < settings.ingest.slot_seconds
+
+
+def test_transform_dag_builds_the_marts_after_a_landed_window(airflow_db, exchange, warehouse_db, monkeypatch) -> None:
+    """The slot landed by the ingest path is in the marts after `crypto_transform` (Cosmos, dbt build) runs."""
+    from airflow.dag_processing.dagbag import DagBag
+    from tests.integration.landing_helpers import current_slot, lander_for
+
+    monkeypatch.setenv("COINBASE_API_URL", exchange.url)
+    monkeypatch.setenv("AIRFLOW_CONN_CRYPTO_TRANSFORM", endpoint("transform", warehouse_db).url())
+    lander = lander_for(warehouse_db)
+    try:
+        slot = current_slot()
+        assert lander.land(slot).books == len(load_settings().product_ids)
+    finally:
+        lander.close()
+    dag = DagBag(dag_folder=str(DAGS_DIR / "crypto_transform.py")).dags["crypto_transform"]
+
+    run = dag.test()
+
+    assert run.state == "success"
+    marts = rows(warehouse_db, "select product_id, snapshot_count from marts.fct_order_book_30s order by 1")
+    assert [p for p, _ in marts] == sorted(load_settings().product_ids)
+    assert all(n == 1 for _, n in marts)

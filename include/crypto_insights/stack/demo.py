@@ -25,7 +25,7 @@ ALL = [*reversed(AIRFLOW), EXCHANGE]
 
 
 def banner(text: str) -> None:
-    line = "=" * max(len(s) for s in text.splitlines())
+    line = "=" * min(100, max(len(s) for s in text.splitlines()))
     print(f"\n{line}\n{text}\n{line}", flush=True)
 
 
@@ -56,7 +56,7 @@ def start_source(env: dict[str, str]) -> str:
         raise SystemExit(f"port {exchange_port} is taken: set CRYPTO_INSIGHTS_EXCHANGE_PORT to a free one")
     EXCHANGE.start([str(BIN / "crypto-insights"), "exchange", "--port", str(exchange_port)], env)
     wait_http(f"{url}/_control/faults", "the offline exchange", EXCHANGE, 30)
-    banner(f"SIMULATED DATA: {settings.exchange.api_url} is unreachable ({detail}).\n"
+    banner(f"SIMULATED DATA: {settings.exchange.api_url} is unreachable ({detail[:60]}...).\n"
            f"Landing from the offline Coinbase-compatible exchange at {url}; rows are labelled source='simulated'.")
     return url
 

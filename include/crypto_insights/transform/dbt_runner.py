@@ -1,0 +1,77 @@
+"""Run dbt on the warehouse: the environment, the vars and the executable in one place.
+
+The CLI (`crypto-insights dbt`), the tests and the Airflow DAG all go through here, so dbt always connects as
+`crypto_transform` and always sees the symbols and KPI settings of the one config.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from crypto_insights.config import Settings
+from crypto_insights.paths import DBT_PROJECT_DIR
+from crypto_insights.postgres.connection import endpoint
+from crypto_insights.transform.dbt_vars import DEFAULT_LOOKBACK_MINUTES, dbt_vars_json
+
+log = logging.getLogger(__name__)
+DEFAULT_THREADS = 2
+
+
+class DbtNotInstalled(RuntimeError):
+    pass
+
+
+def dbt_executable() -> Path:
+    """`dbt` next to the running interpreter (the project venv's), never whatever is first on PATH."""
+    path = Path(sys.executable).parent / "dbt"
+    if not path.exists():
+        raise DbtNotInstalled(f"dbt is not installed next to {sys.executable}: run `make install` (it installs "
+                              "dbt-core and dbt-postgres into .venv)")
+    return path
+
+
+def dbt_env(dbname: str | None = None, *, threads: int | None = None) -> dict[str, str]:
+    """The DBT_* variables `profiles.yml` reads (the `transform` role), plus no telemetry."""
+    ep = endpoint("transform", dbname)
+    return {
+        "DBT_HOST": ep.host,
+        "DBT_PORT": str(ep.port),
+        "DBT_USER": ep.user,
+        "DBT_PASSWORD": ep.password,
+        "DBT_DBNAME": ep.dbname,
+        "DBT_THREADS": str(threads or os.environ.get("DBT_THREADS") or DEFAULT_THREADS),
+        "DBT_PROFILES_DIR": str(DBT_PROJECT_DIR),
+        "DO_NOT_TRACK": "1",
+        "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
+    }
+
+
+def dbt_command(args: list[str], *, settings: Settings | None = None,
+                lookback_minutes: int = DEFAULT_LOOKBACK_MINUTES) -> list[str]:
+    """`dbt <args> --vars <json>`, unless the caller passes its own `--vars`."""
+    command = [str(dbt_executable()), *args]
+    if "--vars" not in args:
+        command += ["--vars", dbt_vars_json(settings, lookback_minutes=lookback_minutes)]
+    return command
+
+
+def run_dbt(args: list[str], *, dbname: str | None = None, settings: Settings | None = None,
+            lookback_minutes: int = DEFAULT_LOOKBACK_MINUTES, capture: bool = True,
+            target_path: Path | None = None) -> subprocess.CompletedProcess:
+    """Run `dbt <args>` in `dbt_project/` against the warehouse `dbname` (default `crypto`).
+
+    Returns the finished process (output captured as text unless `capture=False`); the caller decides what a
+    non-zero exit means (`dbt build` exits 1 when a test with severity error fails). `target_path` keeps this
+    invocation's artifacts and logs apart (concurrent runs must not share `dbt_project/target`).
+    """
+    command = dbt_command(args, settings=settings, lookback_minutes=lookback_minutes)
+    env = {**os.environ, **dbt_env(dbname)}
+    if target_path is not None:
+        env["DBT_TARGET_PATH"] = str(target_path)
+        env["DBT_LOG_PATH"] = str(Path(target_path) / "logs")
+    log.info("running dbt %s on %s", " ".join(args), env["DBT_DBNAME"])
+    return subprocess.run(command, cwd=DBT_PROJECT_DIR, env=env, text=True, capture_output=capture, check=False)

@@ -1,0 +1,100 @@
+"""The dbt `--vars` of the project, rendered from the one config (`include/crypto_insights.yaml`).
+
+dbt never retypes a symbol or a KPI setting: every model reads them from `var('crypto_insights')`, which this
+module renders. Numbers travel as strings so that prices and thresholds stay exact in SQL (`'0.2'::numeric`).
+Band and slippage columns get stable labels (`10bps`, `100k`) that name the mart columns.
+"""
+
+from __future__ import annotations
+
+import json
+from decimal import Decimal
+from typing import Any
+
+from crypto_insights.config import ConfigError, Settings, load_settings
+
+VAR_NAME = "crypto_insights"
+DEFAULT_LOOKBACK_MINUTES = 2
+
+
+def _text(number: Decimal) -> str:
+    """`Decimal('1.0')` -> `'1'`, `Decimal('0.10')` -> `'0.1'`; never scientific notation."""
+    text = format(number.normalize(), "f")
+    return text
+
+
+def band_label(pct: Decimal) -> str:
+    """A band in percent as a column-name label in basis points: 0.1 -> `10bps`, 0.25 -> `25bps`."""
+    return _text(pct * 100).replace(".", "_") + "bps"
+
+
+def usd_label(usd: Decimal) -> str:
+    """An order size in USD as a column-name label: 10000 -> `10k`, 1000000 -> `1m`, 2500 -> `2_5k`."""
+    for unit, suffix in ((Decimal(1_000_000), "m"), (Decimal(1000), "k")):
+        if usd >= unit:
+            return _text(usd / unit).replace(".", "_") + suffix
+    return _text(usd).replace(".", "_")
+
+
+def _bucket_count(settings: Settings, pct: Decimal, what: str) -> int:
+    """How many profile buckets make up a band of `pct` % (each band KPI is an exact sum of whole buckets)."""
+    ingest = settings.ingest
+    buckets = pct * 100 / ingest.profile_bucket_bps
+    if buckets != buckets.to_integral_value() or pct > ingest.profile_band_pct:
+        raise ConfigError(
+            f"{settings.path}: {what} {pct} % must be a whole number of {ingest.profile_bucket_bps} bps profile "
+            f"buckets and at most ingest.profile_band_pct ({ingest.profile_band_pct} %): change one of them"
+        )
+    return int(buckets)
+
+
+def dbt_vars(settings: Settings | None = None, *, lookback_minutes: int = DEFAULT_LOOKBACK_MINUTES) -> dict[str, Any]:
+    """The value of the `crypto_insights` dbt var (JSON-able)."""
+    settings = settings or load_settings()
+    ingest, kpis = settings.ingest, settings.kpis
+    if lookback_minutes < 1:
+        raise ValueError(f"lookback_minutes must be at least 1, got {lookback_minutes}")
+    return {
+        "products": [
+            {
+                "product_id": s.product_id,
+                "base_currency": s.base_currency,
+                "quote_currency": s.quote_currency,
+                "price_min": _text(s.price_min),
+                "price_max": _text(s.price_max),
+                "whale_floor_usd": _text(s.whale_floor_usd),
+                "quote_increment": _text(s.quote_increment),
+                "base_increment": _text(s.base_increment),
+            }
+            for s in settings.symbols
+        ],
+        "slot_seconds": ingest.slot_seconds,
+        "window_seconds": ingest.window_seconds,
+        "top_levels": ingest.top_levels,
+        "profile_band_pct": _text(ingest.profile_band_pct),
+        "profile_bucket_bps": ingest.profile_bucket_bps,
+        "profile_buckets": _bucket_count(settings, ingest.profile_band_pct, "ingest.profile_band_pct"),
+        "bands": [
+            {"pct": _text(b), "label": band_label(b), "buckets": _bucket_count(settings, b, "kpis.bands_pct")}
+            for b in kpis.bands_pct
+        ],
+        "intent_threshold": _text(kpis.intent_threshold),
+        "whale_k": _text(kpis.whale_k),
+        "whale_median_band_pct": _text(kpis.whale_median_band_pct),
+        "wall_persist_slots": kpis.wall_persist_slots,
+        "slippage": [{"usd": _text(u), "label": usd_label(u)} for u in kpis.slippage_usd],
+        "support_resistance_bucket_pct": _text(kpis.support_resistance_bucket_pct),
+        "support_resistance_lookback_minutes": kpis.support_resistance_lookback_minutes,
+        "support_resistance_levels": kpis.support_resistance_levels,
+        "lookback_minutes": lookback_minutes,
+    }
+
+
+def dbt_vars_json(settings: Settings | None = None, *, lookback_minutes: int = DEFAULT_LOOKBACK_MINUTES) -> str:
+    """The `--vars` argument of every dbt invocation: `{"crypto_insights": {...}}` as compact JSON."""
+    value = dbt_vars(settings, lookback_minutes=lookback_minutes)
+    return json.dumps({VAR_NAME: value}, separators=(",", ":"))
+
+
+if __name__ == "__main__":  # `python -m crypto_insights.transform.dbt_vars`: the --vars for a bare `dbt` call
+    print(dbt_vars_json())
