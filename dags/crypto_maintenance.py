@@ -1,17 +1,21 @@
 """
 ### Crypto maintenance
 
-Daily housekeeping of the raw layer: apply pending raw-schema migrations, create the next days' partitions ahead
-of the ingest, and drop the partitions older than the retention period (`ingest.retention_days` in the config).
+Daily housekeeping: apply pending raw-schema migrations, create the next days' partitions ahead of the ingest,
+drop the partitions older than the retention period (`ingest.retention_days` in the config), rebuild the daily
+marts over the whole last day (late and spooled slots included), and check the sources' freshness.
 """
 
 from datetime import UTC, datetime, timedelta
 
 from airflow.sdk import dag, task
+from cosmos.operators.local import DbtBuildLocalOperator, DbtSourceLocalOperator
 
 from crypto_insights.airflow.assets import WAREHOUSE_CONN_ID
+from crypto_insights.airflow.dbt import dbt_operator_kwargs
 
 PARTITION_DAYS_AHEAD = 3
+DAY_LOOKBACK_MINUTES = 24 * 60 + 30
 
 
 def _day(data_interval_end: datetime | None):
@@ -65,7 +69,13 @@ def crypto_maintenance():
         finally:
             conn.close()
 
-    migrate_raw_schema() >> [create_future_partitions(), drop_expired_partitions()]
+    # the daily marts and everything upstream, over the last day: slots landed late or from the spool join in
+    daily_marts = DbtBuildLocalOperator(
+        task_id="dbt_build_daily", select="+tag:daily", indirect_selection="cautious",
+        **dbt_operator_kwargs(DAY_LOOKBACK_MINUTES),
+    )
+    freshness = DbtSourceLocalOperator(task_id="dbt_source_freshness", **dbt_operator_kwargs())
+    migrate_raw_schema() >> [create_future_partitions(), drop_expired_partitions()] >> daily_marts >> freshness
 
 
 crypto_maintenance()

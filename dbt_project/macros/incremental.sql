@@ -1,26 +1,33 @@
-{#- The lookback of incremental models: rebuild everything from (latest `column` already in this model) minus
-    `lookback_minutes`, floored to `align_seconds` (a whole window) when given.
-
-    Rendered as a literal timestamp (queried when the model compiles), so PostgreSQL prunes the raw partitions at
-    plan time. Returns none on a full refresh or the first run: the model then reads all history. -#}
+{#- The lookback of incremental models: an incremental run rebuilds everything from (the latest `column` already in
+    this model) minus `lookback_minutes`, floored to `align_seconds` (a whole window or day) when given, so slots
+    that land late, or a window still filling, are recomputed. A literal (see timestamp_from_query), so PostgreSQL prunes
+    the raw partitions and the delete of delete+insert touches only that range (macros/delete_insert.sql).
+    Returns none on a full refresh or the first run: the model then reads all history. -#}
 {% macro incremental_cutoff(column='slot_at', align_seconds=none) %}
-    {%- if this is none or not execute or not is_incremental() -%}{{ return(none) }}{%- endif -%}
-    {%- set lookback = setting('lookback_minutes') -%}
-    {%- set expression = minus_minutes('max(' ~ column ~ ')', lookback) -%}
+    {%- if this is none or not is_incremental() -%}{{ return(none) }}{%- endif -%}
+    {%- set expression = minus_minutes('max(' ~ column ~ ')', setting('lookback_minutes')) -%}
     {%- if align_seconds -%}{%- set expression = floor_timestamp(expression, align_seconds) -%}{%- endif -%}
-    {%- set result = run_query("select " ~ expression ~ " from " ~ this) -%}
-    {%- set value = result.columns[0].values()[0] if result and result.rows | length > 0 else none -%}
-    {%- if value is none -%}{{ return(none) }}{%- endif -%}
-    {{ return("timestamptz '" ~ value ~ "'") }}
+    {{ return(timestamp_from_query('select ' ~ expression ~ ' from ' ~ this)) }}
 {% endmacro %}
 
-{#- `where <column> >= <cutoff>` in incremental runs, nothing otherwise (`and`-able with `where true`). -#}
-{% macro incremental_filter(column='slot_at', align_seconds=none, cutoff_column=none) -%}
-    {%- set cutoff = incremental_cutoff(cutoff_column or column, align_seconds) -%}
-    {%- if cutoff is not none %} and {{ column }} >= {{ cutoff }}{% endif -%}
-{%- endmacro %}
-
-{#- `and <column> >= <cutoff>` when a cutoff was computed (an incremental run), nothing otherwise. -#}
+{#- `and <column> >= <cutoff>` when there is a cutoff (an incremental run), nothing otherwise: `where true {{ since(c) }}`. -#}
 {% macro since(cutoff, column='slot_at') -%}
     {%- if cutoff is not none %} and {{ column }} >= {{ cutoff }}{% endif -%}
 {%- endmacro %}
+
+{#- The largest `column` of `relation` (rows matching `where`) as a literal, or none when it has no rows. Marts about
+    "the latest book" use it so PostgreSQL reads only the recent index range of their inputs. -#}
+{% macro latest_timestamp(relation, column='slot_at', where='true') %}
+    {{ return(timestamp_from_query('select max(' ~ column ~ ') from ' ~ relation ~ ' where ' ~ where)) }}
+{% endmacro %}
+
+{#- Post-hook of the staging-sized tables: rows older than `retention_days` whole days before the latest slot go, as
+    raw's daily partitions do (DESIGN §4); marts keep everything. Deletes one micro-batch's worth of old rows per
+    run, through the slot_at index. Nothing to do on a full refresh (it reads raw, already within retention). -#}
+{% macro delete_expired_rows(column='slot_at') %}
+    {%- if not is_incremental() -%}{{ return('') }}{%- endif -%}
+    {%- set expiry = timestamp_from_query('select ' ~ floor_timestamp('max(' ~ column ~ ')', 86400)
+        ~ " - interval '" ~ setting('retention_days') ~ " days' from " ~ this) -%}
+    {%- if expiry is none -%}{{ return('') }}{%- endif -%}
+    delete from {{ this }} where {{ column }} < {{ expiry }}
+{% endmacro %}

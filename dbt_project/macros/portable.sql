@@ -82,3 +82,11 @@
 {% macro default__planner_settings() -%}
     set local enable_nestloop = off
 {%- endmacro %}
+
+{#- A timestamp value (from a query run while compiling) as a SQL literal: a constant PostgreSQL plans with. -#}
+{% macro timestamp_literal(value) -%}
+    {{ return(adapter.dispatch('timestamp_literal', 'crypto_insights')(value)) }}
+{%- endmacro %}
+{% macro default__timestamp_literal(value) -%}
+    {{ return("cast('" ~ value ~ "' as timestamp with time zone)") }}
+{%- endmacro %}

@@ -5,13 +5,15 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import psycopg2
 import pytest
-from tests.integration.landing_helpers import rows
+from tests.integration.landing_helpers import current_slot, lander_for, rows
 
 from crypto_insights.config import load_settings
+from crypto_insights.landing.partitions import ensure_partitions, existing_partitions
 from crypto_insights.paths import DAGS_DIR
 from crypto_insights.postgres.connection import endpoint
 
@@ -66,7 +68,6 @@ def test_ingest_window_defers_and_lands_every_slot(airflow_db, exchange, warehou
 def test_transform_dag_builds_the_marts_after_a_landed_window(airflow_db, exchange, warehouse_db, monkeypatch) -> None:
     """The slot landed by the ingest path is in the marts after `crypto_transform` (Cosmos, dbt build) runs."""
     from airflow.dag_processing.dagbag import DagBag
-    from tests.integration.landing_helpers import current_slot, lander_for
 
     monkeypatch.setenv("COINBASE_API_URL", exchange.url)
     monkeypatch.setenv("AIRFLOW_CONN_CRYPTO_TRANSFORM", endpoint("transform", warehouse_db).url())
@@ -84,3 +85,33 @@ def test_transform_dag_builds_the_marts_after_a_landed_window(airflow_db, exchan
     marts = rows(warehouse_db, "select product_id, snapshot_count from marts.fct_order_book_30s order by 1")
     assert [p for p, _ in marts] == sorted(load_settings().product_ids)
     assert all(n == 1 for _, n in marts)
+
+
+def test_maintenance_dag_manages_partitions_and_daily_marts(airflow_db, exchange, warehouse_db, monkeypatch) -> None:
+    from airflow.dag_processing.dagbag import DagBag
+
+    monkeypatch.setenv("COINBASE_API_URL", exchange.url)
+    monkeypatch.setenv("AIRFLOW_CONN_CRYPTO_WAREHOUSE", endpoint("loader", warehouse_db).url())
+    monkeypatch.setenv("AIRFLOW_CONN_CRYPTO_TRANSFORM", endpoint("transform", warehouse_db).url())
+    lander = lander_for(warehouse_db)
+    try:
+        lander.land(current_slot())
+        conn = psycopg2.connect(**endpoint("loader", warehouse_db).connect_kwargs())
+        with conn:
+            ensure_partitions(conn, date.today() - timedelta(days=30))  # an expired day
+        conn.close()
+    finally:
+        lander.close()
+    dag = DagBag(dag_folder=str(DAGS_DIR / "crypto_maintenance.py")).dags["crypto_maintenance"]
+
+    run = dag.test()
+
+    assert run.state == "success"
+    conn = psycopg2.connect(**endpoint("loader", warehouse_db).connect_kwargs())
+    days = sorted(existing_partitions(conn, "coinbase_book_snapshots").values())
+    conn.close()
+    today = datetime.now(UTC).date()
+    assert days[0] >= today - timedelta(days=load_settings().ingest.retention_days)  # the expired day is gone
+    assert days[-1] >= today + timedelta(days=2)  # created ahead of the ingest
+    daily = rows(warehouse_db, "select count(distinct product_id) from marts.fct_order_book_daily")
+    assert daily == [(len(load_settings().product_ids),)]

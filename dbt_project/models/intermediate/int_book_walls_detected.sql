@@ -127,7 +127,7 @@ final as (
         {{ trim_decimal('threshold_notional') }} as threshold_notional,
         {{ trim_decimal('median_level_notional') }} as median_level_notional,
         mid,
-        abs(price - mid) / mid * 10000 as distance_bps,
+        {{ kpi_round('abs(price - mid) / mid * 10000') }} as distance_bps,
         -- timestamps
         slot_at
     from walls

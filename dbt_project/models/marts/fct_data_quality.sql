@@ -4,6 +4,7 @@
         unique_key=['window_start', 'product_id', 'entity', 'rule'],
         incremental_strategy='delete+insert',
         on_schema_change='append_new_columns',
+        full_refresh=var('rebuild_history', false),
         lookback_column='window_start',
         indexes=[{'columns': ['window_start']}],
     )
@@ -97,6 +98,7 @@ rules as (
         ('ticker', 'product_not_configured', 'drop'),
         ('ticker', 'price_not_numeric', 'drop'),
         ('ticker', 'price_not_positive', 'drop'),
+        ('ticker', 'price_outside_range', 'warn'),
         ('ticker', 'ticker_price_vs_mid', 'warn')
     ) as rules (entity, rule, rule_kind)
 
@@ -172,16 +174,22 @@ flagged_tickers as (
         {{ floor_timestamp('tickers.slot_at', window_seconds) }} as window_start,
         tickers.product_id,
         'ticker' as entity,
-        'ticker_price_vs_mid' as rule,
+        flags.rule,
         0 as rows_dropped,
-        count(*) filter (
-            where abs(tickers.price - measured_snapshots.mid) / measured_snapshots.mid * 100 > {{ num(tolerance) }}
-        ) as rows_warned
+        count(*) filter (where flags.is_flagged) as rows_warned
     from tickers
-    inner join measured_snapshots
+    inner join products
+        on tickers.product_id = products.product_id
+    left join measured_snapshots
         on tickers.product_id = measured_snapshots.product_id
         and tickers.slot_at = measured_snapshots.slot_at
         and not measured_snapshots.is_crossed
+    cross join lateral (
+        values
+        ('price_outside_range', tickers.price < products.price_min or tickers.price > products.price_max),
+        ('ticker_price_vs_mid',
+            abs(tickers.price - measured_snapshots.mid) / measured_snapshots.mid * 100 > {{ num(tolerance) }})
+    ) as flags (rule, is_flagged)
     group by 1, 2, 3, 4
 
 ),

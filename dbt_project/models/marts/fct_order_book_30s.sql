@@ -4,6 +4,7 @@
         unique_key=['product_id', 'window_start'],
         incremental_strategy='delete+insert',
         on_schema_change='append_new_columns',
+        full_refresh=var('rebuild_history', false),
         lookback_column='window_start',
         indexes=[{'columns': ['window_start']}, {'columns': ['product_id', 'window_start'], 'unique': true}],
     )

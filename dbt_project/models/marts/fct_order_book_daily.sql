@@ -4,6 +4,7 @@
         unique_key=['product_id', 'day_start'],
         incremental_strategy='delete+insert',
         on_schema_change='append_new_columns',
+        full_refresh=var('rebuild_history', false),
         lookback_column='day_start',
         tags=['daily'],
     )

@@ -149,17 +149,17 @@ final as (
         cast(ranked.strength_rank as integer) as strength_rank,
         ranked.bucket_index,
         -- numerics
-        case when ranked.level_kind = 'support'
+        {{ trim_decimal("case when ranked.level_kind = 'support'
             then latest_snapshots.mid - (ranked.bucket_index + 1) * latest_snapshots.bucket_width
             else latest_snapshots.mid + ranked.bucket_index * latest_snapshots.bucket_width
-        end as price_low,
-        case when ranked.level_kind = 'support'
+        end") }} as price_low,
+        {{ trim_decimal("case when ranked.level_kind = 'support'
             then latest_snapshots.mid - ranked.bucket_index * latest_snapshots.bucket_width
             else latest_snapshots.mid + (ranked.bucket_index + 1) * latest_snapshots.bucket_width
-        end as price_high,
-        ranked.avg_notional,
-        ranked.median_notional,
-        ranked.avg_notional / nullif(ranked.median_notional, 0) as strength,
+        end") }} as price_high,
+        {{ kpi_round('ranked.avg_notional') }} as avg_notional,
+        {{ kpi_round('ranked.median_notional') }} as median_notional,
+        {{ kpi_round('ranked.avg_notional / nullif(ranked.median_notional, 0)') }} as strength,
         latest_snapshots.mid,
         -- timestamps
         latest_snapshots.as_of_slot_at

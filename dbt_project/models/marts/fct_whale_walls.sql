@@ -4,6 +4,7 @@
         unique_key=['product_id', 'side', 'price_bucket', 'first_seen_at'],
         incremental_strategy='delete+insert',
         on_schema_change='append_new_columns',
+        full_refresh=var('rebuild_history', false),
         lookback_column='first_seen_at',
         indexes=[{'columns': ['last_seen_at']}, {'columns': ['first_seen_at']}],
     )

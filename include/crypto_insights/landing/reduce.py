@@ -1,47 +1,72 @@
-"""Edge reduction of a whole level-2 book (DESIGN §4): exact, and cheap enough for ~44k levels every 10 s.
+"""Edge reduction of a whole level-2 book (DESIGN §4, §9): exact, and cheap enough for ~44k levels every 10 s.
 
-Kept: the top N rows per side verbatim; per side the level count and total size of the whole book; and a profile of
-the book within ±band of mid in buckets of `bucket_bps`: bucket k holds the levels with
-k·w·mid < |price − mid| ≤ (k+1)·w·mid (bucket 0 includes distance 0), w = bucket_bps/10⁴, so every band KPI
-(0.1/0.5/1/2 %) is an exact sum of whole buckets.
+Kept per side: the top N rows verbatim (strings as received), the level count and total size of the whole side,
+and a profile of the book within ±band of mid in buckets of `bucket_bps`: bucket k holds the levels with
+k·w·mid < |price − mid| ≤ (k+1)·w·mid (bucket 0 includes distance 0), w = bucket_bps/10⁴. Every band KPI
+(`|price − mid| ≤ b·mid`, b a multiple of w) is then an exact sum of whole buckets.
 
-Rows whose price or size is not a positive finite number stay in the verbatim top rows (dbt drops and counts them)
-but are excluded from totals and profile, and counted. Only a structurally broken book raises `InvalidBook`.
+A level is counted (totals, profile) when its price and size are positive numbers written the way the warehouse
+reads them (`is_decimal_string` in dbt_project/macros/portable.sql). Other rows are excluded and counted here, and
+stay in the verbatim top rows, where dbt drops and counts them by rule. Only a structurally broken side raises.
+
+Speed: what the exchange sends (numbers as ASCII digits and a dot, bids descending, asks ascending) is verified in
+bulk with C-level passes (join + translate, `map` to Decimal, one `sorted` that is linear on sorted input), then
+reduced with `bisect`: the band and every bucket are contiguous runs of a sorted side, so there is no per-level
+division. Anything else takes a per-row path that parses each string on its own and sorts.
 """
 
 from __future__ import annotations
 
-import math
+import re
 from bisect import bisect_left, bisect_right
 from dataclasses import dataclass
-from decimal import ROUND_CEILING, Context, Decimal, Inexact, InvalidOperation, localcontext
-from operator import mul
+from decimal import (
+    MAX_EMAX,
+    MAX_PREC,
+    MIN_EMIN,
+    Context,
+    Decimal,
+    DivisionByZero,
+    Inexact,
+    InvalidOperation,
+    Overflow,
+    localcontext,
+)
+from fractions import Fraction
+from itertools import repeat
+from math import ceil
+from operator import itemgetter, mul
 
-# Exact arithmetic: far more digits than any price x size needs, and any rounding raises instead of hiding.
-EXACT = Context(prec=80, traps=[Inexact, InvalidOperation])
-APPROX = Context(prec=80)
+# Additions, products and exponent shifts are never rounded in this context, and anything that would be raises.
+# (Operand sizes are bounded: Coinbase-style strings, or numbers with at most 3 exponent digits, as dbt reads them.)
+EXACT = Context(prec=MAX_PREC, Emax=MAX_EMAX, Emin=MIN_EMIN,
+                traps=[Inexact, InvalidOperation, DivisionByZero, Overflow])  # fmt: skip
 ZERO = Decimal(0)
+
+# The number syntax of dbt's `is_decimal_string` (PostgreSQL `\s` is ASCII whitespace, `[0-9]` ASCII digits).
+_DBT_NUMBER = re.compile(r"[ \t\n\r\f\v]*[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]{1,3})?[ \t\n\r\f\v]*")
+_PLAIN_CHARS = b"0123456789."
 
 
 class InvalidBook(ValueError):
-    """The book cannot be reduced: a side is missing, empty, or its rows are not [price, size, num_orders]."""
+    """The book cannot be reduced: a side is missing, empty, has no valid level, or a row is not a level row."""
 
 
 @dataclass(frozen=True, slots=True)
 class ProfileBucket:
     side: str  # "bid" | "ask"
-    bucket: int
+    bucket: int  # k: k·w·mid < |price − mid| <= (k+1)·w·mid
     size: Decimal
-    notional: Decimal
+    notional: Decimal  # Σ price × size
     level_count: int
 
 
 @dataclass(frozen=True, slots=True)
 class SideSummary:
-    top_levels: list  # the first N rows of the side, exactly as received
-    level_count: int  # rows of the side in the payload
-    total_size: Decimal  # over the valid rows
-    excluded_levels: int  # rows whose price or size is not a positive finite number
+    top_levels: list  # the best N rows, verbatim (list of [price str, size str, num_orders])
+    level_count: int  # rows of the side in the payload, valid or not
+    total_size: Decimal  # over the valid levels
+    excluded_levels: int  # rows whose price or size is not a positive number (left out of totals and profile)
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,160 +74,192 @@ class ReducedBook:
     best_bid: Decimal
     best_ask: Decimal
     mid: Decimal
-    is_crossed: bool
+    is_crossed: bool  # best_bid >= best_ask: reduced all the same, dbt leaves it out of the KPIs
     bids: SideSummary
     asks: SideSummary
     profile: list[ProfileBucket]  # bids then asks, ascending bucket
 
 
-@dataclass(slots=True)
-class _Side:
-    """The valid levels of one side, best first: price strings, float prices (for bisect), Decimal sizes."""
+@dataclass(frozen=True, slots=True)
+class _Levels:
+    """One side as read: its valid levels in ascending price order, the kept rows and the counts."""
 
-    name: str
-    prices: list[str]
-    floats: list[float]
+    prices: list[Decimal]
     sizes: list[Decimal]
+    top_levels: list
+    level_count: int
     excluded: int
-    _ascending: list[float] | None = None
-
-    def ascending(self) -> list[float]:
-        """The float prices in ascending order (bids arrive descending), made once per side."""
-        if self._ascending is None:
-            self._ascending = self.floats[::-1]
-        return self._ascending
 
 
-def _columns(rows: object, name: str) -> tuple[tuple, tuple]:
-    """The price and size columns of a side; checked in C first, row by row only to name a broken row."""
+def reduce_book(bids: list, asks: list, *, top_levels: int, band_pct: Decimal, bucket_bps: int) -> ReducedBook:
+    """Reduce one level-2 book; raises `InvalidBook` when it cannot be (the payload is rejected and recorded)."""
+    band_pct = band_pct if isinstance(band_pct, Decimal) else Decimal(str(band_pct))
+    buckets = _bucket_count(top_levels, band_pct, bucket_bps)
+    bid = _read_side(bids, "bids", top_levels, descending=True)
+    ask = _read_side(asks, "asks", top_levels, descending=False)
+    best_bid, best_ask = bid.prices[-1], ask.prices[0]
+    mid = _midpoint(best_bid, best_ask)
+    with localcontext(EXACT):
+        unit = (mid * bucket_bps).scaleb(-4)
+        band = (mid * band_pct).scaleb(-2)
+        radii = [min(unit * k, band) for k in range(1, buckets + 1)]
+        lowers, uppers = [mid - r for r in radii], [mid + r for r in radii]
+        bid_profile, bid_summary = _profile(bid, "bid", lowers, uppers)
+        ask_profile, ask_summary = _profile(ask, "ask", lowers, uppers)
+    return ReducedBook(best_bid, best_ask, mid, best_bid >= best_ask, bid_summary, ask_summary,
+                       bid_profile + ask_profile)  # fmt: skip
+
+
+def _bucket_count(top_levels: int, band_pct: Decimal, bucket_bps: int) -> int:
+    """Buckets in the band (the last one is cut at the band edge when the band is not a whole number of them)."""
+    if top_levels < 0:
+        raise ValueError(f"top_levels must be >= 0, got {top_levels}")
+    if not isinstance(bucket_bps, int) or bucket_bps <= 0:
+        raise ValueError(f"profile bucket must be a positive whole number of bps, got {bucket_bps!r}")
+    if not band_pct.is_finite() or band_pct < 0:
+        raise ValueError(f"profile band must be a finite percentage >= 0, got {band_pct}")
+    return ceil(Fraction(band_pct) * 100 / bucket_bps)
+
+
+def _midpoint(best_bid: Decimal, best_ask: Decimal) -> Decimal:
+    with localcontext(EXACT):
+        total = best_bid + best_ask
+    # Halving needs at most one digit more; a context of just that precision divides exactly and cheaply.
+    return Context(prec=len(total.as_tuple().digits) + 1, traps=[Inexact]).divide(total, 2)
+
+
+# -- reading a side ---------------------------------------------------------------------------------------------
+
+
+def _read_side(rows: list, name: str, top_levels: int, *, descending: bool) -> _Levels:
+    prices, sizes = _columns(rows, name)
+    try:
+        plain = _is_plain(prices) and _is_plain(sizes)
+    except TypeError:  # a value that is not a string
+        _check_strings(prices, sizes, name)
+        plain = False
+    levels = _sorted_side(rows, prices, sizes, top_levels, descending) if plain else None
+    return levels or _any_side(rows, prices, sizes, top_levels, descending, name)
+
+
+def _columns(rows: object, name: str) -> tuple[list, list]:
+    """The price and size columns; the row shapes are checked in C first, row by row only to name the broken one."""
     if not isinstance(rows, list):
         raise InvalidBook(f"{name}: expected a list of [price, size, num_orders] rows, got {type(rows).__name__}")
     if not rows:
-        raise InvalidBook(f"{name}: the side is empty")
-    if set(map(type, rows)) == {list} and set(map(len, rows)) == {3}:
-        prices, sizes, _ = zip(*rows, strict=True)
-        if set(map(type, prices)) == {str} == set(map(type, sizes)):
-            return prices, sizes
-    for i, row in enumerate(rows):
-        if type(row) is not list or len(row) != 3 or type(row[0]) is not str or type(row[1]) is not str:
-            raise InvalidBook(f"{name}[{i}]: expected [price string, size string, num_orders], got {row!r:.80}")
-    raise AssertionError("unreachable")  # pragma: no cover
-
-
-def _fast_side(prices: tuple, sizes_s: tuple, name: str, descending: bool) -> _Side | None:
-    """All rows valid and strictly sorted best-first (what the exchange sends): parsed with C-level maps."""
+        raise InvalidBook(f"{name}: the side is empty (a book needs at least one bid and one ask)")
     try:
-        floats = list(map(float, prices))
-        sizes = list(map(Decimal, sizes_s))
-        if not (min(floats) > 0 and math.isfinite(max(floats)) and min(sizes) > 0 and max(sizes).is_finite()):
-            return None
-    except (ValueError, ArithmeticError):
+        if set(map(len, rows)) == {3}:
+            # list.__getitem__ refuses anything but a list: the type check comes with the column
+            return list(map(list.__getitem__, rows, repeat(0))), list(map(list.__getitem__, rows, repeat(1)))
+    except TypeError:
+        pass
+    for i, row in enumerate(rows):
+        if not isinstance(row, list) or len(row) != 3:
+            raise InvalidBook(f"{name}[{i}]: expected a [price, size, num_orders] row, got {_short(row)}")
+    raise AssertionError("unreachable: some row failed the bulk check")  # pragma: no cover
+
+
+def _check_strings(prices: list, sizes: list, name: str) -> None:
+    """Prices and sizes travel as strings to stay exact; a JSON null is a missing value (dbt drops and counts it)."""
+    for i, (price, size) in enumerate(zip(prices, sizes, strict=True)):
+        for what, value in (("price", price), ("size", size)):
+            if value is not None and type(value) is not str:
+                raise InvalidBook(f"{name}[{i}]: {what} {_short(value)} is not a string "
+                                  "(Coinbase sends numbers as strings; a JSON number would not be exact)")  # fmt: skip
+
+
+def _short(value: object) -> str:
+    text = repr(value)
+    return text if len(text) <= 80 else text[:77] + "..."
+
+
+def _is_plain(texts: list) -> bool:
+    """Every text is ASCII digits and dots only, as Coinbase writes numbers. TypeError if one is not a str."""
+    joined = "\n".join(texts)
+    # deleting digits and dots leaves exactly the separators when nothing else was there
+    return joined.isascii() and len(joined.encode().translate(None, _PLAIN_CHARS)) == len(texts) - 1
+
+
+def _sorted_side(rows: list, prices_text: list[str], sizes_text: list[str], top_levels: int,
+                 descending: bool) -> _Levels | None:  # fmt: skip
+    """The exchange's case, verified in bulk: every row valid and the side in order. None when not so."""
+    try:  # EXACT.create_decimal: the constructor without the context lookup (never rounds at MAX_PREC)
+        prices = list(map(EXACT.create_decimal, prices_text))
+        sizes = list(map(EXACT.create_decimal, sizes_text))
+    except InvalidOperation:  # digits and dots that are not a number: "", ".", "1.2.3"
         return None
-    ordered = all(map(float.__gt__, floats, floats[1:])) if descending else all(map(float.__lt__, floats, floats[1:]))
-    return _Side(name, list(prices), floats, sizes, 0) if ordered else None
-
-
-def _slow_side(prices: tuple, sizes: tuple, name: str, descending: bool) -> _Side:
-    """Any input: each row parsed on its own, invalid rows excluded and counted, then sorted best-first."""
-    valid: list[tuple[Decimal, str, Decimal]] = []
-    for price_s, size_s in zip(prices, sizes, strict=True):
-        try:
-            price, size = Decimal(price_s), Decimal(size_s)
-            ok = price.is_finite() and size.is_finite() and price > 0 and size > 0
-        except (ArithmeticError, ValueError):
-            ok = False
-        if ok:
-            valid.append((price, price_s, size))
-    valid.sort(key=lambda v: v[0], reverse=descending)
-    return _Side(name, [v[1] for v in valid], [float(v[0]) for v in valid], [v[2] for v in valid],
-                 len(prices) - len(valid))  # fmt: skip
-
-
-def _parse_side(rows: object, name: str, descending: bool) -> tuple[list, _Side]:
-    prices, sizes = _columns(rows, name)
-    side = _fast_side(prices, sizes, name, descending) or _slow_side(prices, sizes, name, descending)
-    if not side.prices:
-        raise InvalidBook(f"{name}: no row has a positive price and size")
-    return rows, side  # type: ignore[return-value]
-
-
-def _count_within(side: _Side, edge: Decimal, descending: bool) -> int:
-    """How many best-first levels lie on mid's side of `edge` (price >= edge for bids, <= for asks): a prefix."""
-    n = len(side.prices)
     if descending:
-        end = n - bisect_left(side.ascending(), float(edge))
-        inside = lambda i: Decimal(side.prices[i]) >= edge  # noqa: E731
+        prices.reverse()
+        sizes.reverse()
+    # Plain numbers are never negative: a zero is the only way to be invalid, and zeros are falsy.
+    if prices != sorted(prices) or not prices[0] or not all(sizes):
+        return None
+    return _Levels(prices, sizes, _copy(rows[:top_levels]), len(rows), 0)
+
+
+def _number(text: object) -> Decimal | None:
+    """The positive number `text` stands for, or None when it is not one (as dbt would judge it)."""
+    if type(text) is not str or _DBT_NUMBER.fullmatch(text) is None:
+        return None
+    value = Decimal(text)  # exact whatever the context: the constructor never rounds
+    return value if value > 0 else None
+
+
+def _any_side(rows: list, prices_text: list, sizes_text: list, top_levels: int, descending: bool,
+              name: str) -> _Levels:  # fmt: skip
+    """Any side: each string parsed on its own, invalid levels excluded and counted, the rest sorted."""
+    prices = list(map(_number, prices_text))
+    sizes = list(map(_number, sizes_text))
+    priced = [i for i, price in enumerate(prices) if price is not None]
+    ranked = sorted(priced, key=prices.__getitem__, reverse=descending)  # stable: ties keep their order
+    if ranked == priced:
+        top = rows[:top_levels]
     else:
-        end = bisect_right(side.floats, float(edge))
-        inside = lambda i: Decimal(side.prices[i]) <= edge  # noqa: E731
-    while end < n and inside(end):  # float rounding at the edge, settled exactly
-        end += 1
-    while end > 0 and not inside(end - 1):
-        end -= 1
-    return end
+        # Out of order: keep the best N rows, as the exchange would have sent them (dbt ranks the kept rows, and
+        # takes the buckets past them as the rest of the book). Rows without a valid price go last.
+        unpriced = [i for i, price in enumerate(prices) if price is None]
+        top = [rows[i] for i in (ranked + unpriced)[:top_levels]]
+    levels = sorted(((prices[i], sizes[i]) for i in priced if sizes[i] is not None), key=itemgetter(0))
+    if not levels:
+        raise InvalidBook(f"{name}: none of the {len(rows)} rows has a positive price and size")
+    ascending_prices, ascending_sizes = [p for p, _ in levels], [s for _, s in levels]
+    return _Levels(ascending_prices, ascending_sizes, _copy(top), len(rows), len(rows) - len(levels))
 
 
-def _bucket_of(distance: Decimal, unit: Decimal) -> int:
-    """k with k·unit < distance <= (k+1)·unit (0 for distance <= unit), decided exactly."""
-    if distance <= unit:
-        return 0
-    k = int(APPROX.divide(distance, unit).to_integral_value(rounding=ROUND_CEILING)) - 1
-    while EXACT.multiply(unit, k + 1) < distance:
-        k += 1
-    while k > 0 and EXACT.multiply(unit, k) >= distance:
-        k -= 1
-    return k
+def _copy(rows: list) -> list:
+    """The kept rows, detached from the caller's lists (values untouched)."""
+    return [list(row) for row in rows]
 
 
-def _profile_sorted(side: _Side, label: str, mid: Decimal, unit: Decimal, buckets: int, descending: bool):
-    """Uncrossed book: bucket edges are prefix boundaries, so each bucket is a contiguous run summed in C."""
-    sign = -1 if descending else 1
-    bounds = [0] + [_count_within(side, mid + sign * unit * (k + 1), descending) for k in range(buckets)]
-    end = bounds[-1]
-    prices = list(map(Decimal, side.prices[:end]))
-    notionals = list(map(mul, prices, side.sizes[:end]))
+# -- the profile ------------------------------------------------------------------------------------------------
+
+
+def _profile(side: _Levels, label: str, lowers: list[Decimal], uppers: list[Decimal]) -> tuple[list, SideSummary]:
+    """The buckets and the summary of one side; call in the EXACT context.
+
+    `lowers[k]`/`uppers[k]` are mid ∓ the outer radius of bucket k, so the levels within that radius are the run
+    `[starts[k], ends[k])` of the ascending prices, and bucket k is that run minus the previous one: at most two
+    pieces (below and above mid; the one above is empty for bids unless the book is crossed, and vice versa).
+    The buckets partition the band's run, so the side's total is their sum plus the levels outside the band.
+    """
+    prices, sizes = side.prices, side.sizes
+    if not lowers:
+        return [], SideSummary(side.top_levels, side.level_count, sum(sizes, ZERO), side.excluded)
+    starts = [bisect_left(prices, edge) for edge in lowers]
+    ends = [bisect_right(prices, edge) for edge in uppers]
     profile = []
-    for k in range(buckets):
-        i, j = bounds[k], bounds[k + 1]
-        if j > i:
-            profile.append(ProfileBucket(label, k, sum(side.sizes[i:j], ZERO), sum(notionals[i:j], ZERO), j - i))
-    return profile
-
-
-def _profile_any(side: _Side, label: str, mid: Decimal, unit: Decimal, buckets: int) -> list[ProfileBucket]:
-    """Crossed book: levels may sit on either side of mid, so each level's distance is measured on its own."""
-    found: dict[int, list] = {}
-    for price_s, size in zip(side.prices, side.sizes, strict=True):
-        price = Decimal(price_s)
-        k = _bucket_of(abs(price - mid), unit)
-        if k >= buckets:
-            continue
-        entry = found.setdefault(k, [ZERO, ZERO, 0])
-        entry[0] += size
-        entry[1] += price * size
-        entry[2] += 1
-    return [ProfileBucket(label, k, s, n, c) for k, (s, n, c) in sorted(found.items())]
-
-
-def reduce_book(bids: object, asks: object, *, top_levels: int, band_pct: Decimal, bucket_bps: int) -> ReducedBook:
-    bid_rows, bid_side = _parse_side(bids, "bids", descending=True)
-    ask_rows, ask_side = _parse_side(asks, "asks", descending=False)
-    with localcontext(EXACT):
-        best_bid, best_ask = Decimal(bid_side.prices[0]), Decimal(ask_side.prices[0])
-        mid = (best_bid + best_ask) / 2
-        unit = mid * bucket_bps / 10_000
-        buckets = Decimal(band_pct) * 100 / bucket_bps
-        if buckets != int(buckets):
-            raise ValueError(f"band {band_pct} % is not a whole number of {bucket_bps} bps buckets")
-        is_crossed = best_bid >= best_ask
-        if is_crossed:
-            profile = [*_profile_any(bid_side, "bid", mid, unit, int(buckets)),
-                       *_profile_any(ask_side, "ask", mid, unit, int(buckets))]
-        else:
-            profile = [*_profile_sorted(bid_side, "bid", mid, unit, int(buckets), True),
-                       *_profile_sorted(ask_side, "ask", mid, unit, int(buckets), False)]
-        summaries = [
-            SideSummary(rows[:top_levels], len(rows), sum(side.sizes, ZERO), side.excluded)
-            for rows, side in ((bid_rows, bid_side), (ask_rows, ask_side))
-        ]
-    return ReducedBook(best_bid, best_ask, mid, is_crossed, summaries[0], summaries[1], profile)
+    previous_start = previous_end = starts[0]
+    for k, (start, end) in enumerate(zip(starts, ends, strict=True)):
+        size, notional, count = ZERO, ZERO, 0
+        for i, j in ((start, previous_start), (previous_end, end)):
+            if j > i:
+                size += sum(sizes[i:j], ZERO)
+                notional += sum(map(mul, prices[i:j], sizes[i:j]), ZERO)
+                count += j - i
+        if count:
+            profile.append(ProfileBucket(label, k, size, notional, count))
+        previous_start, previous_end = start, end
+    first, last = starts[-1], ends[-1]
+    total = sum(sizes[:first], ZERO) + sum((b.size for b in profile), ZERO) + sum(sizes[last:], ZERO)
+    return profile, SideSummary(side.top_levels, side.level_count, total, side.excluded)

@@ -12,6 +12,8 @@ from pathlib import Path
 import requests
 
 from crypto_insights.config import API_URL_ENV, load_settings
+from crypto_insights.dashboards.environment import ADMIN_USER as SUPERSET_ADMIN
+from crypto_insights.dashboards.environment import admin_password
 from crypto_insights.stack.airflow_env import ADMIN_USER, airflow_environment
 from crypto_insights.stack.ports import is_free, port
 from crypto_insights.stack.processes import ManagedProcess
@@ -21,7 +23,17 @@ from crypto_insights.stack.source_probe import exchange_reachable
 BIN = Path(sys.executable).parent
 EXCHANGE = ManagedProcess("exchange")
 AIRFLOW = [ManagedProcess(f"airflow-{name}") for name in ("api-server", "scheduler", "dag-processor", "triggerer")]
-ALL = [*reversed(AIRFLOW), EXCHANGE]
+
+
+def _superset_process() -> ManagedProcess:
+    from crypto_insights.dashboards.server import SUPERSET
+
+    return SUPERSET
+
+
+def managed() -> list[ManagedProcess]:
+    """Everything the demo starts, in stop order (dashboards first, the data source last)."""
+    return [_superset_process(), *reversed(AIRFLOW), EXCHANGE]
 
 
 def banner(text: str) -> None:
@@ -72,6 +84,22 @@ def start_airflow(env: dict[str, str]) -> None:
     wait_http(f"http://127.0.0.1:{api_port}/api/v2/monitor/health", "Airflow", AIRFLOW[0])
 
 
+def start_dashboards() -> tuple[str, str]:
+    """Provision the per-coin dashboards (idempotent) and start Superset; returns (url, first dashboard path)."""
+    from crypto_insights.dashboards.bootstrap import BootstrapError, bootstrap
+    from crypto_insights.dashboards.server import SupersetStartError, start
+
+    print("provisioning Superset (metadata, roles, one dashboard per coin) ...", flush=True)
+    try:
+        report = bootstrap()
+        print(report.summary(), flush=True)
+        started = start()
+    except (BootstrapError, SupersetStartError) as exc:
+        raise SystemExit(str(exc)) from exc
+    first = f"/superset/dashboard/{report.dashboards[0].slug}/" if report.dashboards else "/dashboard/list/"
+    return started.url, first
+
+
 def up(args: argparse.Namespace) -> int:
     from crypto_insights.landing.migrations import migrate
     from crypto_insights.postgres.cli import start_and_bootstrap
@@ -90,10 +118,13 @@ def up(args: argparse.Namespace) -> int:
     env = dict(os.environ)
     env[API_URL_ENV] = start_source(env)
     start_airflow(airflow_environment(env))
+    superset_url, first_dashboard = start_dashboards()
     secrets = load_secrets()
     banner(
         f"Crypto Insights is running ({time.monotonic() - started:.0f}s)\n"
         f"  Airflow   http://127.0.0.1:{port('airflow')}   login {ADMIN_USER} / {secrets['airflow_admin_password']}\n"
+        f"  Superset  {superset_url}{first_dashboard}   login {SUPERSET_ADMIN} / {admin_password()}\n"
+        "            (one dashboard per coin, refreshing every 30 s; the marts fill within a minute)\n"
         f"  Source    {env[API_URL_ENV]}\n"
         f"  Logs      {EXCHANGE.log_file.parent}\n"
         "  Stop      make stop"
@@ -104,7 +135,7 @@ def up(args: argparse.Namespace) -> int:
 def down(args: argparse.Namespace) -> int:
     from crypto_insights.postgres.server import EmbeddedPostgres
 
-    for process in ALL:
+    for process in managed():
         if process.stop():
             print(f"stopped {process.name}")
     if EmbeddedPostgres().stop():
@@ -116,7 +147,7 @@ def status(args: argparse.Namespace) -> int:
     from crypto_insights.postgres.server import EmbeddedPostgres
 
     print(f"{'postgres':<22} {'running' if EmbeddedPostgres().is_running() else 'stopped'}")
-    for process in reversed(ALL):
+    for process in reversed(managed()):
         print(f"{process.name:<22} {'running pid ' + str(process.pid()) if process.is_running() else 'stopped'}")
     return 0
 

@@ -20,6 +20,11 @@ from crypto_insights.transform.dbt_vars import DEFAULT_LOOKBACK_MINUTES, dbt_var
 log = logging.getLogger(__name__)
 DEFAULT_THREADS = 2
 
+# What every micro-batch runs (the transform DAG after each landed window): the models and data tests, without the
+# daily marts (the maintenance DAG builds `tag:daily`) and without unit tests, which test the SQL, not the data,
+# and belong to CI (`crypto-insights dbt -- test --select "test_type:unit"`).
+MICRO_BATCH_ARGS = ("build", "--exclude", "tag:daily", "--exclude-resource-type", "unit_test")
+
 
 class DbtNotInstalled(RuntimeError):
     pass
@@ -51,25 +56,28 @@ def dbt_env(dbname: str | None = None, *, threads: int | None = None) -> dict[st
 
 
 def dbt_command(args: list[str], *, settings: Settings | None = None,
-                lookback_minutes: int = DEFAULT_LOOKBACK_MINUTES) -> list[str]:
+                lookback_minutes: int = DEFAULT_LOOKBACK_MINUTES, rebuild_history: bool = False) -> list[str]:
     """`dbt <args> --vars <json>`, unless the caller passes its own `--vars`."""
     command = [str(dbt_executable()), *args]
     if "--vars" not in args:
-        command += ["--vars", dbt_vars_json(settings, lookback_minutes=lookback_minutes)]
+        command += ["--vars", dbt_vars_json(settings, lookback_minutes=lookback_minutes,
+                                            rebuild_history=rebuild_history)]
     return command
 
 
 def run_dbt(args: list[str], *, dbname: str | None = None, settings: Settings | None = None,
-            lookback_minutes: int = DEFAULT_LOOKBACK_MINUTES, capture: bool = True,
-            target_path: Path | None = None) -> subprocess.CompletedProcess:
+            lookback_minutes: int = DEFAULT_LOOKBACK_MINUTES, rebuild_history: bool = False, capture: bool = True,
+            target_path: Path | None = None, threads: int | None = None) -> subprocess.CompletedProcess:
     """Run `dbt <args>` in `dbt_project/` against the warehouse `dbname` (default `crypto`).
 
     Returns the finished process (output captured as text unless `capture=False`); the caller decides what a
     non-zero exit means (`dbt build` exits 1 when a test with severity error fails). `target_path` keeps this
-    invocation's artifacts and logs apart (concurrent runs must not share `dbt_project/target`).
+    invocation's artifacts and logs apart (concurrent runs must not share `dbt_project/target`); reuse it across
+    runs so dbt parses only what changed. `rebuild_history` lets `--full-refresh` rebuild the history marts too.
     """
-    command = dbt_command(args, settings=settings, lookback_minutes=lookback_minutes)
-    env = {**os.environ, **dbt_env(dbname)}
+    command = dbt_command(args, settings=settings, lookback_minutes=lookback_minutes,
+                          rebuild_history=rebuild_history)
+    env = {**os.environ, **dbt_env(dbname, threads=threads)}
     if target_path is not None:
         env["DBT_TARGET_PATH"] = str(target_path)
         env["DBT_LOG_PATH"] = str(Path(target_path) / "logs")

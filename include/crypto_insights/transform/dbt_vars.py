@@ -14,13 +14,13 @@ from typing import Any
 from crypto_insights.config import ConfigError, Settings, load_settings
 
 VAR_NAME = "crypto_insights"
+REBUILD_HISTORY_VAR = "rebuild_history"
 DEFAULT_LOOKBACK_MINUTES = 2
 
 
 def _text(number: Decimal) -> str:
     """`Decimal('1.0')` -> `'1'`, `Decimal('0.10')` -> `'0.1'`; never scientific notation."""
-    text = format(number.normalize(), "f")
-    return text
+    return format(number.normalize(), "f")
 
 
 def band_label(pct: Decimal) -> str:
@@ -86,14 +86,22 @@ def dbt_vars(settings: Settings | None = None, *, lookback_minutes: int = DEFAUL
         "support_resistance_bucket_pct": _text(kpis.support_resistance_bucket_pct),
         "support_resistance_lookback_minutes": kpis.support_resistance_lookback_minutes,
         "support_resistance_levels": kpis.support_resistance_levels,
+        "retention_days": ingest.retention_days,
         "lookback_minutes": lookback_minutes,
     }
 
 
-def dbt_vars_json(settings: Settings | None = None, *, lookback_minutes: int = DEFAULT_LOOKBACK_MINUTES) -> str:
-    """The `--vars` argument of every dbt invocation: `{"crypto_insights": {...}}` as compact JSON."""
-    value = dbt_vars(settings, lookback_minutes=lookback_minutes)
-    return json.dumps({VAR_NAME: value}, separators=(",", ":"))
+def dbt_vars_json(settings: Settings | None = None, *, lookback_minutes: int = DEFAULT_LOOKBACK_MINUTES,
+                  rebuild_history: bool = False) -> str:
+    """The `--vars` argument of every dbt invocation: `{"crypto_insights": {...}}` as compact JSON.
+
+    `rebuild_history` lets `--full-refresh` rebuild the marts that keep history (they outlive raw's retention, so
+    they are protected from a full refresh otherwise; see `full_refresh` in their config).
+    """
+    value: dict[str, Any] = {VAR_NAME: dbt_vars(settings, lookback_minutes=lookback_minutes)}
+    if rebuild_history:
+        value[REBUILD_HISTORY_VAR] = True
+    return json.dumps(value, separators=(",", ":"))
 
 
 if __name__ == "__main__":  # `python -m crypto_insights.transform.dbt_vars`: the --vars for a bare `dbt` call

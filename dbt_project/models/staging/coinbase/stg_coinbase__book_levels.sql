@@ -6,8 +6,11 @@
         on_schema_change='append_new_columns',
         lookback_column='slot_at',
         indexes=[{'columns': ['slot_at']}],
+        post_hook="{{ delete_expired_rows() }}",
     )
 }}
+
+{%- set cutoff = incremental_cutoff('slot_at') -%}
 
 -- The kept top levels of each book, one row per valid level, typed, ranked best first per side (1 = the touch).
 -- Rows breaking a drop rule are left out here and counted in stg_coinbase__rejected_rows.
@@ -16,8 +19,7 @@ with
 levels as (
 
     select * from {{ ref('base_coinbase__book_levels') }}
-    where rejection_rule is null
-    {{- incremental_filter('slot_at') }}
+    where rejection_rule is null {{- since(cutoff) }}
 
 ),
 

@@ -13,9 +13,17 @@ source as (
 
 sides as (
 
-    select product_id, slot_at, source, 'bid' as side, bids as levels from source
-    union all
-    select product_id, slot_at, source, 'ask' as side, asks as levels from source
+    -- one reference to `source`, so PostgreSQL pushes a caller's slot_at filter down to the raw partitions
+    select
+        source.product_id,
+        source.slot_at,
+        source.source,
+        book_sides.side,
+        book_sides.levels
+    from source
+    cross join lateral (
+        values ('bid', source.bids), ('ask', source.asks)
+    ) as book_sides (side, levels)
 
 ),
 

@@ -1,0 +1,169 @@
+"""The Superset bundle rendered from the config: deterministic, tied by uuids, no password, one dashboard per coin."""
+
+from __future__ import annotations
+
+import importlib.util
+import io
+import re
+import runpy
+import zipfile
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+import yaml
+
+from crypto_insights.config import load_settings
+from crypto_insights.dashboards import bundle as bundle_module
+from crypto_insights.dashboards.bundle import (
+    ASSETS_DIR,
+    DATABASE_FILE,
+    MANAGED_BY,
+    PASSWORD_MASK,
+    WarehouseTarget,
+    asset_uuid,
+    price_format,
+    render_bundle,
+)
+from crypto_insights.dashboards.layout import LayoutError, chart_rows
+from crypto_insights.paths import SUPERSET_DIR
+from crypto_insights.postgres.connection import Endpoint
+
+SETTINGS = load_settings()
+WAREHOUSE = WarehouseTarget.from_endpoint(Endpoint("db.internal", 6543, "crypto_reader", "s3cret-Pa55", "crypto"))
+CHART_KEYS = sorted(p.name.removesuffix(".yaml.j2") for p in (ASSETS_DIR / "charts").glob("*.yaml.j2"))
+UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-5[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$")
+
+
+@pytest.fixture(scope="module")
+def rendered():
+    return render_bundle(SETTINGS, WAREHOUSE)
+
+
+def _load(rendered, name: str) -> dict:
+    return yaml.safe_load(rendered.files[name])
+
+
+def test_rendering_is_deterministic(rendered) -> None:
+    again = render_bundle(SETTINGS, WAREHOUSE)
+    assert again.files == rendered.files
+    assert again.zip_bytes() == rendered.zip_bytes()
+
+
+def test_the_bundle_holds_no_password_only_superset_s_mask(rendered) -> None:
+    assert not [name for name, text in rendered.files.items() if "s3cret-Pa55" in text]
+    database = _load(rendered, DATABASE_FILE)
+    assert database["sqlalchemy_uri"] == f"postgresql+psycopg2://crypto_reader:{PASSWORD_MASK}@db.internal:6543/crypto"
+    assert database["allow_dml"] is False and "password" not in database
+
+
+def test_one_dashboard_per_coin_with_every_chart_refreshing_every_30_s(rendered) -> None:
+    dashboards = {name: _load(rendered, name) for name in rendered.files if name.startswith("dashboards/")}
+    assert len(dashboards) == len(SETTINGS.symbols)
+    for ref in rendered.dashboards:
+        dashboard = _load(rendered, f"dashboards/{ref.product_id}_order_book.yaml")
+        assert dashboard["metadata"]["refresh_frequency"] == 30
+        assert dashboard["uuid"] == ref.uuid == asset_uuid("dashboard", ref.product_id, "order_book")
+        charts = [node["meta"] for node in dashboard["position"].values()
+                  if isinstance(node, dict) and node.get("type") == "CHART"]
+        assert sorted(c["uuid"] for c in charts) == sorted(asset_uuid("chart", ref.product_id, k) for k in CHART_KEYS)
+        assert {c["chartId"] for c in charts} == {0}, "numeric ids are the importer's to assign"
+        assert dashboard["slug"] == ref.product_id.lower()
+
+
+def test_objects_are_tied_by_uuids_that_resolve(rendered) -> None:
+    database_uuid = _load(rendered, DATABASE_FILE)["uuid"]
+    datasets = {_load(rendered, n)["uuid"]: n for n in rendered.files if n.startswith("datasets/")}
+    seen = set()
+    for name in rendered.files:
+        if name == "metadata.yaml":
+            assert _load(rendered, name)["type"] == "assets"
+            continue
+        data = _load(rendered, name)
+        assert UUID.match(data["uuid"]) and data["uuid"] not in seen, name
+        seen.add(data["uuid"])
+        if name.startswith("datasets/"):
+            assert data["database_uuid"] == database_uuid
+        if name.startswith("charts/"):
+            assert data["dataset_uuid"] in datasets, name
+            assert data["certified_by"] == MANAGED_BY and data["is_managed_externally"] is True
+
+
+def test_each_chart_queries_only_its_own_coin(rendered) -> None:
+    for symbol in SETTINGS.symbols:
+        for key in CHART_KEYS:
+            chart = _load(rendered, f"charts/{symbol.product_id}/{key}.yaml")
+            filters = chart["params"]["adhoc_filters"]
+            assert {"subject": "product_id", "operator": "==", "comparator": symbol.product_id}.items() <= \
+                filters[0].items(), key
+
+
+def test_band_and_order_size_columns_follow_the_config(rendered) -> None:
+    bands = _load(rendered, "datasets/crypto_warehouse/order_book_latest_bands.yaml")["sql"]
+    slippage = _load(rendered, "datasets/crypto_warehouse/order_book_latest_slippage.yaml")["sql"]
+    assert "avg_bid_depth_quote_10bps" in bands and "avg_imbalance_200bps" in bands
+    assert "avg_slippage_bps_sell_1m" in slippage and "(100000, 'buy', book.avg_slippage_bps_buy_100k)" in slippage
+    bands_pct = (*SETTINGS.kpis.bands_pct, SETTINGS.kpis.bands_pct[-1] * 2)  # one more band: 4 %
+    wider = render_bundle(replace(SETTINGS, kpis=replace(SETTINGS.kpis, bands_pct=bands_pct)), WAREHOUSE)
+    assert "avg_bid_depth_quote_400bps" in _load(wider, "datasets/crypto_warehouse/order_book_latest_bands.yaml")["sql"]
+
+
+def test_adding_a_symbol_adds_its_files_and_changes_no_other(rendered) -> None:
+    xrp = replace(SETTINGS.symbols[-1], product_id="XRP-USD")
+    grown = render_bundle(replace(SETTINGS, symbols=(*SETTINGS.symbols, xrp)), WAREHOUSE)
+    added = set(grown.files) - set(rendered.files)
+    assert added == {f"charts/XRP-USD/{k}.yaml" for k in CHART_KEYS} | {"dashboards/XRP-USD_order_book.yaml"}
+    assert all(grown.files[name] == text for name, text in rendered.files.items())
+
+
+def test_prices_show_to_the_coin_s_tick() -> None:
+    assert price_format(SETTINGS.symbol("BTC-USD")) == ",.2f"
+    assert price_format(SETTINGS.symbol("DOGE-USD")) == ",.5f"
+
+
+def test_the_zip_is_what_superset_reads(rendered) -> None:
+    with zipfile.ZipFile(io.BytesIO(rendered.zip_bytes())) as archive:
+        names = archive.namelist()
+    assert all(n.startswith(f"{bundle_module.BUNDLE_ROOT}/") for n in names)
+    assert f"{bundle_module.BUNDLE_ROOT}/metadata.yaml" in names
+
+
+def test_a_layout_places_every_chart_exactly_once() -> None:
+    charts = {"a": ("u1", "A"), "b": ("u2", "B")}
+    assert [[c.key for c in row] for row in chart_rows([{"height": 10, "charts": [["a", 6], ["b", 6]]}], charts, "t")] \
+        == [["a", "b"]]
+    for layout, message in (
+        ([{"height": 10, "charts": [["a", 6]]}], "not placed"),
+        ([{"height": 10, "charts": [["a", 6], ["b", 6], ["a", 1]]}], "placed twice"),
+        ([{"height": 10, "charts": [["a", 8], ["b", 6]]}], "14 columns wide"),
+        ([{"height": 10, "charts": [["a", 6], ["c", 6]]}], "not a chart template"),
+    ):
+        with pytest.raises(LayoutError, match=message):
+            chart_rows(layout, charts, "t")
+
+
+def test_the_provisioning_script_agrees_with_the_renderer() -> None:
+    spec = importlib.util.spec_from_file_location("provision", SUPERSET_DIR / "provision.py")
+    provision = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(provision)
+    assert (provision.MANAGED_BY, provision.DATABASE_FILE) == (MANAGED_BY, DATABASE_FILE)
+
+
+def test_superset_config_needs_its_secrets_and_caches_shorter_than_the_refresh(monkeypatch) -> None:
+    path = str(SUPERSET_DIR / "superset_config.py")
+    monkeypatch.delenv("SUPERSET_SECRET_KEY", raising=False)
+    monkeypatch.setenv("SUPERSET_DATABASE_URI", "postgresql+psycopg2://superset_app:x@127.0.0.1/superset")
+    with pytest.raises(RuntimeError, match="SUPERSET_SECRET_KEY"):
+        runpy.run_path(path)
+    monkeypatch.setenv("SUPERSET_SECRET_KEY", "k" * 40)
+    config = runpy.run_path(path)
+    assert config["DATA_CACHE_CONFIG"]["CACHE_DEFAULT_TIMEOUT"] < 30
+    assert config["WTF_CSRF_ENABLED"] is True
+    policy = str(config["TALISMAN_CONFIG"])
+    assert "scarf" not in policy and "https://" not in policy
+
+
+def test_templates_are_all_used() -> None:
+    templates = {p.relative_to(ASSETS_DIR).as_posix() for p in Path(ASSETS_DIR).rglob("*.j2")}
+    assert "dashboards/order_book.yaml.j2" in templates and "_macros.j2" in templates
+    assert len([t for t in templates if t.startswith("charts/")]) == len(CHART_KEYS) == 12
