@@ -29,7 +29,7 @@ def dbt_profile() -> ProfileConfig:
     )
 
 
-def dbt_operator_kwargs(lookback_minutes: int = DEFAULT_LOOKBACK_MINUTES) -> dict[str, Any]:
+def dbt_operator_kwargs(lookback_minutes: int = DEFAULT_LOOKBACK_MINUTES, *extra_flags: str) -> dict[str, Any]:
     """Keyword arguments shared by the Cosmos dbt operators; the vars are exactly what `crypto-insights dbt` passes."""
     return {
         "project_dir": str(DBT_PROJECT_DIR),
@@ -37,5 +37,5 @@ def dbt_operator_kwargs(lookback_minutes: int = DEFAULT_LOOKBACK_MINUTES) -> dic
         "dbt_executable_path": str(dbt_executable()),
         "invocation_mode": InvocationMode.DBT_RUNNER,  # dbt shares Airflow's venv: no second interpreter start-up
         "install_deps": False,
-        "dbt_cmd_flags": ["--vars", dbt_vars_json(lookback_minutes=lookback_minutes)],
+        "dbt_cmd_flags": ["--vars", dbt_vars_json(lookback_minutes=lookback_minutes), *extra_flags],
     }
