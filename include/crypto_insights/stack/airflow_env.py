@@ -13,6 +13,11 @@ from crypto_insights.stack.ports import port
 from crypto_insights.stack.secrets_store import load_secrets
 
 ADMIN_USER = "admin"
+LOCAL_SETTINGS_SHIM = (
+    '"""Written by crypto_insights.stack.airflow_env; the settings are crypto_insights.airflow.local_settings."""\n'
+    "import crypto_insights.airflow.local_settings  # noqa: F401\n\n"
+    "__all__: list[str] = []  # nothing here replaces Airflow's own settings\n"
+)
 
 
 def airflow_home() -> Path:
@@ -26,6 +31,8 @@ def airflow_environment(base: dict[str, str] | None = None) -> dict[str, str]:
     passwords_file = home / "simple_auth_manager_passwords.json"
     passwords_file.write_text(json.dumps({ADMIN_USER: secrets["airflow_admin_password"]}))
     os.chmod(passwords_file, 0o600)
+    (home / "config").mkdir(exist_ok=True)  # on Airflow's sys.path: its airflow_local_settings is ours
+    (home / "config" / "airflow_local_settings.py").write_text(LOCAL_SETTINGS_SHIM)
     api = f"http://127.0.0.1:{port('airflow')}"
     env = dict(base if base is not None else os.environ)
     env.update({
@@ -48,6 +55,9 @@ def airflow_environment(base: dict[str, str] | None = None) -> dict[str, str]:
         "AIRFLOW__API__SECRET_KEY": secrets["airflow_api_secret_key"],
         "AIRFLOW__API_AUTH__JWT_SECRET": secrets["airflow_jwt_secret"],
         "AIRFLOW__SCHEDULER__MIN_FILE_PROCESS_INTERVAL": "30",
+        # An idle scheduler loop sleeps this long (default 1 s) before it sees a landed window's asset event or a
+        # finished trigger: two such waits lie between a slot and the marts (DESIGN §9 freshness).
+        "AIRFLOW__SCHEDULER__SCHEDULER_IDLE_SLEEP_TIME": "0.25",
         "AIRFLOW__DAG_PROCESSOR__REFRESH_INTERVAL": "30",
         "AIRFLOW__COSMOS__ENABLE_TELEMETRY": "False",
         "AIRFLOW_CONN_CRYPTO_WAREHOUSE": endpoint("loader").url(),
