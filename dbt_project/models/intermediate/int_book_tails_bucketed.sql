@@ -6,6 +6,7 @@
         on_schema_change='append_new_columns',
         lookback_column='slot_at',
         indexes=[{'columns': ['slot_at']}],
+        pre_hook="{{ planner_settings(merge_joins=false) }}",
         post_hook="{{ delete_expired_rows() }}",
     )
 }}
