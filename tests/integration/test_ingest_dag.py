@@ -74,7 +74,7 @@ def test_transform_dag_builds_the_marts_after_a_landed_window(airflow_db, exchan
     lander = lander_for(warehouse_db)
     try:
         slot = current_slot()
-        assert lander.land(slot).books == len(load_settings().product_ids)
+        assert lander.land(slot, now=slot).books == len(load_settings().product_ids)
     finally:
         lander.close()
     dag = DagBag(dag_folder=str(DAGS_DIR / "crypto_transform.py")).dags["crypto_transform"]
@@ -95,7 +95,8 @@ def test_maintenance_dag_manages_partitions_and_daily_marts(airflow_db, exchange
     monkeypatch.setenv("AIRFLOW_CONN_CRYPTO_TRANSFORM", endpoint("transform", warehouse_db).url())
     lander = lander_for(warehouse_db)
     try:
-        lander.land(current_slot())
+        slot = current_slot()
+        lander.land(slot, now=slot)
         conn = psycopg2.connect(**endpoint("loader", warehouse_db).connect_kwargs())
         with conn:
             ensure_partitions(conn, date.today() - timedelta(days=30))  # an expired day
@@ -115,3 +116,28 @@ def test_maintenance_dag_manages_partitions_and_daily_marts(airflow_db, exchange
     assert days[-1] >= today + timedelta(days=2)  # created ahead of the ingest
     daily = rows(warehouse_db, "select count(distinct product_id) from marts.fct_order_book_daily")
     assert daily == [(len(load_settings().product_ids),)]
+
+
+def test_a_slow_request_costs_neither_other_coins_nor_later_slots(airflow_db, exchange, warehouse_db,
+                                                                   monkeypatch) -> None:
+    """The slots of a window are independent: the first slot's hung book request ends at its deadline."""
+    from airflow.dag_processing.dagbag import DagBag
+
+    monkeypatch.setenv("COINBASE_API_URL", exchange.url)
+    monkeypatch.setenv("AIRFLOW_CONN_CRYPTO_WAREHOUSE", endpoint("loader", warehouse_db).url())
+    settings = load_settings()
+    exchange.faults.add("/products/BTC-USD/book", "delay", seconds=40, count=1)
+    dag = DagBag(dag_folder=str(DAGS_DIR / "coinbase_ingest.py")).dags["coinbase_ingest"]
+
+    assert dag.test().state == "success"
+
+    n, slots = len(settings.product_ids), settings.ingest.slots_per_window
+    first = rows(warehouse_db, "select min(slot_at) from raw.coinbase_tickers")[0][0]
+    assert rows(warehouse_db, "select product_id, slot_at, error_kind from raw.coinbase_ingest_errors") == [
+        ("BTC-USD", first, "deadline_exceeded")
+    ]
+    assert rows(warehouse_db, "select count(*) from raw.coinbase_book_snapshots") == [(n * slots - 1,)]
+    # the later slots were fetched on their own boundaries, not after the hung request
+    lag = rows(warehouse_db, "select max(extract(epoch from requested_at - slot_at)) from raw.coinbase_book_snapshots "
+                             "where slot_at > %s", (first,))
+    assert lag[0][0] < 3, lag

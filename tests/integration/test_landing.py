@@ -24,7 +24,7 @@ def lander(exchange, warehouse_db, monkeypatch):
 
 def test_one_slot_lands_every_product(lander, warehouse_db) -> None:
     slot = current_slot()
-    report = lander.land(slot)
+    report = lander.land(slot, now=slot)
     assert (report.books, report.tickers, report.errors, report.duplicates) == (len(PRODUCTS), len(PRODUCTS), 0, 0)
     landed = rows(warehouse_db, "select product_id, source, jsonb_array_length(bids), jsonb_array_length(asks), "
                                 "bid_levels_total, jsonb_array_length(profile) > 0 "
@@ -50,7 +50,7 @@ def test_relanding_a_slot_changes_nothing(lander, warehouse_db) -> None:
 
 def test_database_down_mid_window_loses_nothing_and_duplicates_nothing(lander, warehouse_db, pg) -> None:
     first = current_slot()
-    assert lander.land(first).books == len(PRODUCTS)
+    assert lander.land(first, now=first).books == len(PRODUCTS)
     pg.stop()
     try:
         second = lander.land(first + timedelta(seconds=10), now=first + timedelta(seconds=10))
@@ -84,7 +84,7 @@ def _errors(db: str, slot) -> dict[tuple[str, str], tuple[str, str]]:
 def test_malformed_json_is_recorded_and_blocks_no_other_product(lander, warehouse_db, exchange) -> None:
     exchange.faults.add("/products/ETH-USD/book", "malformed_json")
     slot = current_slot()
-    report = lander.land(slot)
+    report = lander.land(slot, now=slot)
     assert report.books == len(PRODUCTS) - 1 and report.tickers == len(PRODUCTS)
     errors = _errors(warehouse_db, slot)
     assert list(errors) == [("ETH-USD", "book")]
@@ -96,7 +96,7 @@ def test_malformed_json_is_recorded_and_blocks_no_other_product(lander, warehous
 def test_missing_field_is_rejected_naming_it(lander, warehouse_db, exchange) -> None:
     exchange.faults.add("/products/SOL-USD/book", "missing_field", field="bids")
     slot = current_slot()
-    lander.land(slot)
+    lander.land(slot, now=slot)
     kind, reason = _errors(warehouse_db, slot)[("SOL-USD", "book")]
     assert kind == "invalid_payload" and "bids" in reason
 
@@ -105,7 +105,7 @@ def test_unknown_fields_land_in_rescued_data(lander, warehouse_db, exchange) -> 
     exchange.faults.add("/products/BTC-USD/book", "extra_field")
     exchange.faults.add("/products/BTC-USD/ticker", "extra_field")
     slot = current_slot()
-    lander.land(slot)
+    lander.land(slot, now=slot)
     book = rows(warehouse_db, "select _rescued_data from raw.coinbase_book_snapshots where product_id='BTC-USD'")
     ticker = rows(warehouse_db, "select _rescued_data from raw.coinbase_tickers where product_id='BTC-USD'")
     assert book[0][0] and ticker[0][0]
@@ -117,14 +117,14 @@ def test_unknown_fields_land_in_rescued_data(lander, warehouse_db, exchange) -> 
 def test_server_errors_are_retried_then_landed(lander, warehouse_db, exchange) -> None:
     exchange.faults.add("/products/ADA-USD/book", "server_error", count=2, status=503)
     slot = current_slot()
-    report = lander.land(slot)
+    report = lander.land(slot, now=slot)
     assert report.books == len(PRODUCTS) and report.errors == 0
 
 
 def test_exhausted_retries_are_recorded_as_unavailable(lander, warehouse_db, exchange) -> None:
     exchange.faults.add("/products/DOGE-USD/ticker", "server_error", status=502)
     slot = current_slot()
-    lander.land(slot)
+    lander.land(slot, now=slot)
     kind, reason = _errors(warehouse_db, slot)[("DOGE-USD", "ticker")]
     assert kind == "exchange_unavailable" and "502" in reason
     attempts = rows(warehouse_db, "select attempts from raw.coinbase_ingest_errors")[0][0]
@@ -134,7 +134,8 @@ def test_exhausted_retries_are_recorded_as_unavailable(lander, warehouse_db, exc
 def test_crossed_and_negative_books_are_landed_as_received_for_dbt_to_judge(lander, warehouse_db, exchange) -> None:
     exchange.faults.add("/products/BTC-USD/book", "crossed_book")
     exchange.faults.add("/products/ETH-USD/book", "negative_size")
-    lander.land(current_slot())
+    slot = current_slot()
+    lander.land(slot, now=slot)
     crossed = rows(warehouse_db, "select product_id from raw.coinbase_book_snapshots where is_crossed")
     assert crossed == [("BTC-USD",)]
     excluded = rows(warehouse_db, "select bid_levels_excluded + ask_levels_excluded, bids::text || asks::text "
@@ -156,7 +157,7 @@ def test_spool_survives_a_process_restart(lander, warehouse_db, pg) -> None:
     assert len(pending) == 1 and json.loads(pending[0].read_text())["slot_at"] == slot.isoformat()
     fresh = lander_for(warehouse_db)
     try:
-        assert fresh.lander.drain_spool() == 1
+        assert fresh.lander.drain() == (1, 0)
     finally:
         fresh.close()
     assert Spool(pending[0].parent).pending() == []

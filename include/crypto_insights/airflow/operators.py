@@ -70,12 +70,16 @@ class CoinbaseLandWindowOperator(BaseOperator):
         reports = event.get("reports", [])
         if event.get("status") != "success":
             raise AirflowException(f"landing failed after {len(reports)} slot(s): {event.get('message')}")
-        totals = {k: sum(r[k] for r in reports) for k in ("books", "tickers", "errors", "duplicates", "replayed")}
+        counted = ("books", "tickers", "errors", "duplicates", "superseded", "replayed", "quarantined")
+        totals = {k: sum(r[k] for r in reports) for k in counted}
         spooled = [r["slot_at"] for r in reports if r["spooled"]]
         for r in reports:
             for failure in r["failures"]:
                 self.log.warning("%s %s", r["slot_at"], failure)
         self.log.info("window landed: %s", totals)
+        if totals["quarantined"]:
+            self.log.error("%d batch(es) rejected by the warehouse were quarantined and recorded as `quarantined` "
+                           "(see the spool's quarantine folder)", totals["quarantined"])  # fmt: skip
         if spooled:
             raise AirflowException(
                 f"the warehouse was unreachable: slots {', '.join(spooled)} are kept in the spool and land "

@@ -25,11 +25,13 @@ from requests.adapters import HTTPAdapter
 from crypto_insights.coinbase.errors import (
     BadRequest,
     CoinbaseError,
+    DeadlineExceeded,
     ExchangeHTTPError,
     ExchangeUnavailable,
     InvalidPayload,
     MalformedPayload,
     ProductNotFound,
+    Throttled,
     excerpt,
 )
 from crypto_insights.coinbase.models import BookResponse, CallMeta, TickerResponse, parse_book, parse_ticker
@@ -68,6 +70,25 @@ def default_bucket(settings: ExchangeSettings) -> TokenBucket:
     state.
     """
     return TokenBucket(settings.requests_per_second, max(1, settings.burst - 1))
+
+
+# An attempt with less time than this left before the deadline is not started: it could not finish.
+MIN_ATTEMPT_S = 0.2
+
+
+class _Budget:
+    """What is left of one call's deadline (a ``time.monotonic()`` instant; None: no deadline)."""
+
+    def __init__(self, deadline: float | None, clock: Callable[[], float]) -> None:
+        self.deadline, self.clock = deadline, clock
+
+    def remaining(self) -> float:
+        return float("inf") if self.deadline is None else self.deadline - self.clock()
+
+    def timeout(self, configured: tuple[float, float]) -> tuple[float, float]:
+        """The configured (connect, read) timeouts, cut to what is left so no attempt outlives the deadline."""
+        left = self.remaining()
+        return (min(configured[0], left), min(configured[1], left))
 
 
 def _utcnow() -> datetime:
@@ -140,8 +161,10 @@ class CoinbaseClient:
         bucket: TokenBucket | None = None,
         pool_size: int = DEFAULT_POOL_SIZE,
         sleep: Callable[[float], None] = time.sleep,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.settings = settings
+        self._clock = clock
         self.base_url = settings.api_url.rstrip("/")
         self.bucket = bucket or default_bucket(settings)
         self.pool_size = pool_size
@@ -178,18 +201,22 @@ class CoinbaseClient:
                                  field="id", attempts=meta.attempts, url=meta.url)  # fmt: skip
         return data
 
-    def get_book(self, product_id: str, level: int = 2) -> BookResponse:
-        """``GET /products/{id}/book?level=1|2``; level 2 is the whole aggregated book (~1 MB for BTC-USD)."""
+    def get_book(self, product_id: str, level: int = 2, *, deadline: float | None = None) -> BookResponse:
+        """``GET /products/{id}/book?level=1|2``; level 2 is the whole aggregated book (~1 MB for BTC-USD).
+
+        ``deadline`` (a ``time.monotonic()`` instant) bounds every attempt, backoff and ``Retry-After``.
+        """
         pid = validate_product_id(product_id)
         if level not in (1, 2):
             raise ValueError(f"book level must be 1 or 2 (aggregated levels), got {level!r}")
-        data, meta, body = self._get_json(f"/products/{pid}/book", params={"level": level}, product_id=pid)
+        data, meta, body = self._get_json(f"/products/{pid}/book", params={"level": level}, product_id=pid,
+                                          deadline=deadline)  # fmt: skip
         return parse_book(pid, data, meta, body)
 
-    def get_ticker(self, product_id: str) -> TickerResponse:
+    def get_ticker(self, product_id: str, *, deadline: float | None = None) -> TickerResponse:
         """``GET /products/{id}/ticker``: last trade, best bid/ask and 24 h volume."""
         pid = validate_product_id(product_id)
-        data, meta, body = self._get_json(f"/products/{pid}/ticker", product_id=pid)
+        data, meta, body = self._get_json(f"/products/{pid}/ticker", product_id=pid, deadline=deadline)
         return parse_ticker(pid, data, meta, body)
 
     def close(self) -> None:
@@ -210,18 +237,30 @@ class CoinbaseClient:
         return self._random.uniform(0.0, ceiling)
 
     def _get_json(
-        self, path: str, *, params: dict[str, Any] | None = None, product_id: str | None = None
+        self,
+        path: str,
+        *,
+        params: dict[str, Any] | None = None,
+        product_id: str | None = None,
+        deadline: float | None = None,
     ) -> tuple[Any, CallMeta, bytes]:
         url = self.base_url + path
         shown = url + (("?" + "&".join(f"{k}={v}" for k, v in params.items())) if params else "")
         max_attempts = self.settings.max_attempts
         failure, status, body_excerpt = "no attempt made", None, None
+        budget = _Budget(deadline, self._clock)
         for attempt in range(1, max_attempts + 1):
-            self.bucket.acquire()
+            wait = self.bucket.reserve()
+            if budget.remaining() < wait + MIN_ATTEMPT_S:
+                raise DeadlineExceeded(shown, f"waiting {wait:.2f} s for the rate limit's next token; before "
+                                       f"that: {failure}", attempts=attempt - 1, status=status,
+                                       body_excerpt=body_excerpt)  # fmt: skip
+            if wait > 0:
+                self._sleep(wait)
             requested_at = _utcnow()
             retry_after: float | None = None
             try:
-                response = self.session.get(url, params=params, timeout=self.timeout)
+                response = self.session.get(url, params=params, timeout=budget.timeout(self.timeout))
             except requests.exceptions.SSLError as exc:
                 raise ExchangeUnavailable(self.base_url, shown, f"a TLS error ({_root_cause(exc)})",
                                           attempts=attempt) from exc  # fmt: skip
@@ -247,7 +286,11 @@ class CoinbaseClient:
                 retry_after = _retry_after_seconds(response.headers.get("Retry-After"))
             if attempt == max_attempts:
                 break
+            if retry_after is not None and retry_after > budget.remaining():
+                raise Throttled(shown, retry_after, budget.remaining(), attempts=attempt, body_excerpt=body_excerpt)
             delay = self._delay(attempt, retry_after, shown)
+            if delay + MIN_ATTEMPT_S > budget.remaining():
+                raise DeadlineExceeded(shown, failure, attempts=attempt, status=status, body_excerpt=body_excerpt)
             log.warning("GET %s: %s (attempt %d/%d); retrying in %.2f s",
                         shown, failure, attempt, max_attempts, delay)  # fmt: skip
             self._sleep(delay)

@@ -111,6 +111,32 @@ class ExchangeUnavailable(CoinbaseError):
         )  # fmt: skip
 
 
+class DeadlineExceeded(CoinbaseError):
+    """The request could not finish before its slot's deadline; what the last attempt met is kept."""
+
+    def __init__(self, url: str, reason: str, *, attempts: int, status: int | None = None,
+                 body_excerpt: str | None = None) -> None:
+        self.reason = reason
+        super().__init__(
+            f"GET {url} did not finish before the slot's deadline (ingest.slot_deadline_s) after {attempts} "
+            f"attempt(s): {reason}",
+            attempts=attempts, status=status, url=url, body_excerpt=body_excerpt,
+        )  # fmt: skip
+
+
+class Throttled(CoinbaseError):
+    """The exchange asked to wait (429 ``Retry-After``) longer than the slot has left: the slot is given up."""
+
+    def __init__(self, url: str, retry_after_s: float, remaining_s: float, *, attempts: int,
+                 body_excerpt: str | None = None) -> None:
+        self.retry_after_s = retry_after_s
+        super().__init__(
+            f"GET {url}: the exchange asked to retry after {retry_after_s:.1f} s, but the slot's deadline is "
+            f"{max(0.0, remaining_s):.1f} s away; recorded as throttled instead of delaying later slots",
+            attempts=attempts, status=429, url=url, body_excerpt=body_excerpt,
+        )  # fmt: skip
+
+
 class MalformedPayload(CoinbaseError):
     """A success status whose body is not valid JSON; ``body`` keeps the raw bytes for recording."""
 

@@ -45,14 +45,20 @@ def _outcome(future: Future[T]) -> tuple[T | None, CoinbaseError | None]:
 
 
 def fetch_slot(
-    client: CoinbaseClient, product_ids: Sequence[str], *, max_workers: int | None = None, level: int = 2
+    client: CoinbaseClient,
+    product_ids: Sequence[str],
+    *,
+    max_workers: int | None = None,
+    level: int = 2,
+    deadline: float | None = None,
 ) -> list[SnapshotResult]:
     """Book and ticker of every product, fetched concurrently (2 x N requests), paced by the client's bucket.
 
     Results come back in the order of ``product_ids``. A failing request costs only its own endpoint: the
     other products (and the other endpoint of the same product) are still returned, and the failure is in
     ``book_error`` / ``ticker_error`` with its reason, never dropped. Invalid product ids raise ValueError
-    before anything is sent.
+    before anything is sent. ``deadline`` (a ``time.monotonic()`` instant) bounds every request, so a slow or
+    throttled request ends by then as ``DeadlineExceeded`` / ``Throttled`` and never delays the next slot.
     """
     ids = [validate_product_id(pid) for pid in product_ids]
     if len(set(ids)) != len(ids):
@@ -63,8 +69,8 @@ def fetch_slot(
     with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="coinbase-fetch") as pool:
         submitted: list[tuple[str, Future[BookResponse], Future[TickerResponse]]] = []
         for pid in ids:
-            book = pool.submit(client.get_book, pid, level)
-            ticker = pool.submit(client.get_ticker, pid)
+            book = pool.submit(client.get_book, pid, level, deadline=deadline)
+            ticker = pool.submit(client.get_ticker, pid, deadline=deadline)
             submitted.append((pid, book, ticker))
         results = []
         for pid, book_future, ticker_future in submitted:

@@ -1,1 +1,2 @@
-"""Landing (DESIGN §4): books reduced at the edge, then each slot copied into the raw schema in one transaction."""
+"""Landing (docs/architecture.md#landing-contract): books reduced at the edge, then each slot copied into the raw
+schema in one transaction."""

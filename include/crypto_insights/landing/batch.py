@@ -124,15 +124,28 @@ def build_batch(slot_at: datetime, results: list[Any], settings: Settings, sourc
     return batch
 
 
+def _gap_row(pid: str, slot: str, endpoint: str, source: str, kind: str, reason: str) -> dict:
+    return {
+        "product_id": pid, "slot_at": slot, "endpoint": endpoint, "source": source, "error_kind": kind,
+        "reason": reason, "http_status": None, "attempts": 0, "body_excerpt": None,
+    }  # fmt: skip
+
+
 def missed_slot_batch(slot_at: datetime, product_ids: tuple[str, ...], source: str, reason: str) -> SlotBatch:
     """A slot that was never fetched (the task was late): recorded as a gap per product and endpoint."""
     slot = _iso(slot_at)
     batch = SlotBatch(slot_at=slot, source=source)
-    for pid in product_ids:
-        for endpoint in ("book", "ticker"):
-            batch.errors.append({
-                "product_id": pid, "slot_at": slot, "endpoint": endpoint, "source": source,
-                "error_kind": "missed_slot", "reason": reason, "http_status": None, "attempts": 0,
-                "body_excerpt": None,
-            })  # fmt: skip
+    batch.errors = [_gap_row(pid, slot, ep, source, "missed_slot", reason) for pid in product_ids
+                    for ep in ("book", "ticker")]  # fmt: skip
     return batch
+
+
+def quarantined_batch(batch: SlotBatch, reason: str) -> SlotBatch:
+    """The error rows that stand for a batch the database rejected: one per (product, endpoint) it held."""
+    keys = {(r["product_id"], "book") for r in batch.books} | {(r["product_id"], "ticker") for r in batch.tickers}
+    keys |= {(r["product_id"], r["endpoint"]) for r in batch.errors}
+    return SlotBatch(
+        slot_at=batch.slot_at, source=batch.source,
+        errors=[_gap_row(pid, batch.slot_at, ep, batch.source, "quarantined", reason[:BODY_EXCERPT_CHARS])
+                for pid, ep in sorted(keys) if ep in ("book", "ticker")],
+    )  # fmt: skip

@@ -1,4 +1,4 @@
-"""`crypto-insights land --once` (one slot by hand, the trigger's code path) and `crypto-insights migrate`."""
+"""`crypto-insights land --once|--slots N|--account-gaps` (the trigger's code paths by hand) and `migrate`."""
 
 from __future__ import annotations
 
@@ -31,11 +31,20 @@ def _land(args: argparse.Namespace) -> int:
     lander = _window_lander(args)
     try:
         lander.migrate()
+        if args.account_gaps:
+            through = datetime.fromisoformat(args.through) if args.through else datetime.now(UTC)
+            if through.tzinfo is None:
+                raise SystemExit(f"--through {args.through!r}: give a time zone, e.g. 2026-11-29T10:00:00+00:00")
+            recorded = lander.account_gaps(through)
+            print(json.dumps({"through": through.isoformat(), "missed_recorded": recorded}))
+            return 0
         slot_seconds = lander.settings.ingest.slot_seconds
         for i in range(1 if args.once else args.slots):
             now = datetime.now(UTC)
-            if i == 0:
-                slot_at = floor_slot(now, slot_seconds)
+            current = floor_slot(now, slot_seconds)
+            # the current slot while its deadline leaves time for the requests, else the next one
+            if i == 0 and (now - current).total_seconds() < lander.settings.ingest.slot_deadline_s - 2:
+                slot_at = current
             else:
                 slot_at = next_slot(now, slot_seconds)
                 time.sleep(max(0.0, (slot_at - now).total_seconds()))
@@ -54,6 +63,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     how_many = land.add_mutually_exclusive_group(required=True)
     how_many.add_argument("--once", action="store_true", help="land the current slot and exit")
     how_many.add_argument("--slots", type=int, help="land this many consecutive slots, waiting for each")
+    how_many.add_argument("--account-gaps", action="store_true",
+                          help="record every slot up to --through (default now) that no landing reached")
+    land.add_argument("--through", default=None, help="with --account-gaps: ISO-8601 time with a zone")
     land.set_defaults(func=_land)
     subparsers.add_parser("migrate", parents=[common], help="apply the raw schema migrations").set_defaults(
         func=_migrate

@@ -1,4 +1,5 @@
-"""Edge reduction of a whole level-2 book (DESIGN §4, §9): exact, and cheap enough for ~44k levels every 10 s.
+"""Edge reduction of a whole level-2 book (docs/architecture.md#edge-reduction): exact, and cheap enough for ~44k
+levels every 10 s.
 
 Kept per side: the top N rows verbatim (strings as received), the level count and total size of the whole side,
 and a profile of the book within ±band of mid in buckets of `bucket_bps`: bucket k holds the levels with

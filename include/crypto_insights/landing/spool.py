@@ -1,4 +1,8 @@
-"""A folder of slot batches the database could not take yet: fetched data is never lost to an outage."""
+"""A folder of slot batches the database could not take yet: fetched data is never lost to an outage.
+
+A batch the database *rejects* (a constraint, a bad value: retrying cannot help) moves to `quarantine/` beside a
+`.reason` file, so it never blocks the slots after it; see docs/architecture.md#ingest-accounting.
+"""
 
 from __future__ import annotations
 
@@ -27,6 +31,22 @@ class Spool:
 
     def pending(self) -> list[Path]:
         return sorted(self.folder.glob("*.json")) if self.folder.is_dir() else []
+
+    @property
+    def quarantine_folder(self) -> Path:
+        return self.folder / "quarantine"
+
+    def quarantine(self, path: Path, reason: str) -> Path:
+        """Move a spooled batch aside with the reason it was rejected; returns its new path."""
+        self.quarantine_folder.mkdir(parents=True, exist_ok=True)
+        target = self.quarantine_folder / path.name
+        path.replace(target)
+        target.with_suffix(".reason").write_text(reason + "\n", encoding="utf-8")
+        return target
+
+    def quarantined(self) -> list[Path]:
+        folder = self.quarantine_folder
+        return sorted(folder.glob("*.json")) if folder.is_dir() else []
 
     @staticmethod
     def load(path: Path) -> SlotBatch:

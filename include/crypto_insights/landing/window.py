@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
@@ -10,6 +11,7 @@ import psycopg2
 
 from crypto_insights.coinbase.client import CoinbaseClient
 from crypto_insights.config import Settings, load_settings
+from crypto_insights.landing.accounting import account_gaps
 from crypto_insights.landing.batch import missed_slot_batch
 from crypto_insights.landing.copy_writer import CopyWriter
 from crypto_insights.landing.lander import Lander, LandingReport, land_slot, spool_dir
@@ -47,16 +49,36 @@ class WindowLander:
             conn.close()
 
     def land(self, slot_at: datetime, now: datetime | None = None) -> LandingReport:
-        """Land `slot_at`; a slot more than one slot length in the past is recorded as missed, not fetched."""
+        """Land `slot_at` by its deadline (`ingest.slot_deadline_s` after the slot).
+
+        A slot whose deadline has passed is recorded as `missed_slot`, not fetched: a book fetched later is not the
+        slot's book. Its error rows are not written where the slot is landed already (a restarted window).
+        """
         now = now or datetime.now(UTC)
-        slot_seconds = self.settings.ingest.slot_seconds
-        if (now - slot_at).total_seconds() > slot_seconds:
+        late_s = (now - slot_at).total_seconds()
+        left_s = self.settings.ingest.slot_deadline_s - late_s
+        if left_s <= 0:
             batch = missed_slot_batch(
                 slot_at, self.settings.product_ids, source_label(self.settings.exchange.api_url),
-                f"slot not fetched: landing reached it {(now - slot_at).total_seconds():.1f}s late",
+                f"slot not fetched: landing reached it {late_s:.1f}s late, past its "
+                f"{self.settings.ingest.slot_deadline_s:g}s deadline",
             )  # fmt: skip
             return self.lander.land(batch)
-        return land_slot(slot_at, settings=self.settings, client=self.client, lander=self.lander)
+        return land_slot(slot_at, settings=self.settings, client=self.client, lander=self.lander,
+                         deadline=time.monotonic() + left_s)  # fmt: skip
+
+    def account_gaps(self, through: datetime) -> int:
+        """Land what the spool holds, then record the slots up to `through` that no window reached.
+
+        Draining first means a slot waiting in the spool is landed, not called missed. Raises while the database
+        is down (the next window sweeps the same range).
+        """
+        self.lander.drain()
+        conn = self.connect()
+        try:
+            return account_gaps(conn, self.settings, through)
+        finally:
+            conn.close()
 
     def close(self) -> None:
         self.writer.close()
