@@ -14,7 +14,7 @@ export UV_CACHE_DIR ?= $(CURDIR)/$(LOCAL)/uv-cache
 export DO_NOT_TRACK := 1
 export SCARF_ANALYTICS := false
 
-.PHONY: demo stop test bench lock install install-superset system-deps lint clean status
+.PHONY: demo stop test bench soak lock install install-superset system-deps lint clean status
 
 demo: install install-superset
 	$(CLI) demo up
@@ -40,6 +40,12 @@ lint: install
 
 bench: install
 	$(VENV)/bin/python -m bench $(BENCH_ARGS)
+
+# The demo under exchange chaos and scheduled outages for SOAK_MINUTES, then the ledger: nothing lost, nothing twice.
+# Writes docs/reliability.md, docs/reliability.json and docs/images/reliability_*.png; fails when anything is lost.
+SOAK_MINUTES ?= 60
+soak: install install-superset
+	$(VENV)/bin/python -m bench.soak --minutes $(SOAK_MINUTES) $(SOAK_ARGS)
 
 install: $(VENV)/.installed
 install-superset: $(SS_VENV)/.installed

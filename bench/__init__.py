@@ -1,1 +1,2 @@
-"""Benchmarks of DESIGN §9 (`make bench`): each reports a ratio against a floor measured in the same run."""
+"""Benchmarks of the targets in docs/architecture.md#performance-targets (`make bench`): each reports a ratio
+against a floor measured in the same run."""

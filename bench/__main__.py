@@ -42,7 +42,7 @@ def render(results: dict[str, dict]) -> str:
         "Measured by `make bench` (`python -m bench [reduce|landing|history|dbt|dashboards|freshness]`) on this "
         f"project's development machine ({platform.machine()}, CPython {platform.python_version()}, 2 cores, "
         "24 GB). Each section says when it ran; timings are medians unless named p95; ratios are against a floor "
-        "measured in the same run. Targets are DESIGN §9's.", "",
+        "measured in the same run. Targets: [architecture.md](architecture.md#performance-targets).", "",
     ]  # fmt: skip
     for name, result in results.items():
         measured = result.get("measured_on", "")

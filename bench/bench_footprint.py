@@ -1,7 +1,8 @@
-"""Set-up from a fresh clone (DESIGN §9: `make demo` to live dashboards in <= 10 min): `git clone` of this repository,
-then `make install install-superset` with empty package caches (everything downloaded from the package registries,
-as on a new machine), then `make demo` in the clone until a dashboard's dataset answers through Superset with data,
-then the same install again with the caches warm. The stack's memory is measured by bench_freshness (live demo).
+"""Set-up from a fresh clone (docs/architecture.md#performance-targets: `make demo` to live dashboards in <= 10 min):
+`git clone` of this repository, then `make install install-superset` with empty package caches (everything downloaded
+from the package registries, as on a new machine), then `make demo` in the clone until a dashboard's dataset answers
+through Superset with data, then the same install again with the caches warm. The stack's memory is measured by
+bench_freshness (live demo).
 
 The clone is of the committed HEAD (uncommitted changes are not in it). The clone's demo needs the machine to
 itself: it is skipped while this checkout's demo runs. Everything the clone started is stopped and the clone
@@ -152,6 +153,8 @@ def _measure(demo: bool, keep: bool) -> dict:
                 round(result["git_clone_s"] + result["install_cold_cache_s"]
                       + result["make_demo_to_dashboard_data_s"], 1)
                 if result.get("make_demo_to_dashboard_data_s") else None)  # fmt: skip
+        if keep and (clone / ".local").exists():  # the demo's logs and databases, to look into
+            (clone / ".local").rename(work / "demo-local")
         for leftover in (".venv", ".venv-superset", ".local"):
             shutil.rmtree(clone / leftover, ignore_errors=True)
         result["install_warm_cache_s"] = _install(clone, env, log)

@@ -1,5 +1,6 @@
-"""Edge reduction (DESIGN §9): `json.loads` + `reduce_book` of full BTC-size books, against a bare `json.loads` of
-the same bodies in the same run. Target: >= 500k levels/s, and parse + reduce within 3x the bare parse.
+"""Edge reduction (docs/architecture.md#performance-targets): `json.loads` + `reduce_book` of full BTC-size books,
+against a bare `json.loads` of the same bodies in the same run. Target: >= 500k levels/s, and parse + reduce within
+3x the bare parse.
 
 Two kinds of body: a synthetic BTC-like book made here (~22k levels per side around 77,500, 0.01 tick, sparse
 levels, heavy-tailed sizes), and the offline exchange's BTC-USD book (`crypto_insights.exchange`, in process).

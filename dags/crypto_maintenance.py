@@ -3,16 +3,20 @@
 
 Daily housekeeping: apply pending raw-schema migrations, create the next days' partitions ahead of the ingest,
 drop the partitions older than the retention period (`ingest.retention_days` in the config), rebuild the daily
-marts over the whole last day (late and spooled slots included), and check the sources' freshness.
+marts over the whole last day (late and spooled slots included), and check the sources' freshness. Airflow's own
+logs (`$AIRFLOW_HOME/logs`: task attempts, scheduler, DAG processor) older than the same retention are pruned. A
+failed task is sent as an alert (`crypto_insights.airflow.notifiers`).
 """
 
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 from airflow.sdk import dag, task
 from cosmos.operators.local import DbtBuildLocalOperator, DbtSourceLocalOperator
 
 from crypto_insights.airflow.assets import WAREHOUSE_CONN_ID
-from crypto_insights.airflow.dbt import dbt_operator_kwargs
+from crypto_insights.airflow.dbt import DBT_MACROS, dbt_operator_kwargs
+from crypto_insights.airflow.notifiers import TaskFailureNotifier
 
 PARTITION_DAYS_AHEAD = 3
 DAY_LOOKBACK_MINUTES = 24 * 60 + 30
@@ -28,9 +32,11 @@ def _day(data_interval_end: datetime | None):
     start_date=datetime(2026, 1, 1),
     catchup=False,
     max_active_runs=1,
-    default_args={"retries": 2, "retry_delay": timedelta(minutes=1), "retry_exponential_backoff": True},
+    default_args={"retries": 2, "retry_delay": timedelta(minutes=1), "retry_exponential_backoff": True,
+                  "on_failure_callback": TaskFailureNotifier()},
     tags=["maintenance", "raw"],
     doc_md=__doc__,
+    user_defined_macros=DBT_MACROS,
 )
 def crypto_maintenance():
     @task
@@ -69,6 +75,16 @@ def crypto_maintenance():
         finally:
             conn.close()
 
+    @task
+    def prune_airflow_logs() -> dict[str, int]:
+        from airflow.sdk import conf
+
+        from crypto_insights.config import load_settings
+        from crypto_insights.monitoring.task_logs import prune_task_logs
+
+        root = Path(conf.get("logging", "base_log_folder"))  # $AIRFLOW_HOME/logs unless configured otherwise
+        return prune_task_logs(root, load_settings().ingest.retention_days).as_dict()
+
     # the daily marts and everything upstream, over the last day: slots landed late or from the spool join in
     daily_marts = DbtBuildLocalOperator(
         task_id="dbt_build_daily", select="+tag:daily", indirect_selection="cautious",
@@ -76,6 +92,7 @@ def crypto_maintenance():
     )
     freshness = DbtSourceLocalOperator(task_id="dbt_source_freshness", **dbt_operator_kwargs())
     migrate_raw_schema() >> [create_future_partitions(), drop_expired_partitions()] >> daily_marts >> freshness
+    prune_airflow_logs()
 
 
 crypto_maintenance()

@@ -3,9 +3,9 @@
 
 Runs the dbt project (`dbt_project/`: staging → intermediate → marts, with its data tests) each time
 `coinbase_ingest` lands a window (the `raw_coinbase_order_books` asset). dbt runs inside Airflow through
-astronomer-cosmos as **one** `dbt build` per micro-batch: per-model tasks would spend more on task start-up than
-the models take (DESIGN §7, §9). Daily marts (`tag:daily`) are left to `crypto_maintenance`. The dbt profile is
-mapped by Cosmos from the Airflow connection `crypto_transform`; the symbol and KPI settings come from
+astronomer-cosmos as **one** `dbt build` per micro-batch: per-model tasks would spend more on task start-up than the
+models take (docs/architecture.md#orchestration). Daily marts (`tag:daily`) are left to `crypto_maintenance`. The dbt
+profile is mapped by Cosmos from the Airflow connection `crypto_transform`; the symbol and KPI settings come from
 `include/crypto_insights.yaml` as dbt vars. Unit tests check the SQL, not the data: CI runs them, not every batch.
 """
 
@@ -15,7 +15,8 @@ from airflow.sdk import dag
 from cosmos.operators.local import DbtBuildLocalOperator
 
 from crypto_insights.airflow.assets import MARTS, RAW_ORDER_BOOKS
-from crypto_insights.airflow.dbt import dbt_operator_kwargs
+from crypto_insights.airflow.dbt import DBT_MACROS, dbt_operator_kwargs
+from crypto_insights.airflow.notifiers import TaskFailureNotifier
 from crypto_insights.transform.dbt_vars import DEFAULT_LOOKBACK_MINUTES
 
 
@@ -24,9 +25,11 @@ from crypto_insights.transform.dbt_vars import DEFAULT_LOOKBACK_MINUTES
     start_date=datetime(2026, 1, 1),
     catchup=False,
     max_active_runs=1,
-    default_args={"retries": 2, "retry_delay": timedelta(seconds=10), "retry_exponential_backoff": True},
+    default_args={"retries": 2, "retry_delay": timedelta(seconds=10), "retry_exponential_backoff": True,
+                  "on_failure_callback": TaskFailureNotifier(alert_key="transform_failed")},  # once per incident
     tags=["dbt", "transform", "marts"],
     doc_md=__doc__,
+    user_defined_macros=DBT_MACROS,
 )
 def crypto_transform():
     DbtBuildLocalOperator(

@@ -1,5 +1,6 @@
-"""docker-compose's `warehouse-init`: the roles, databases and grants of DESIGN §3 on the compose PostgreSQL, then
-the raw schema — the same code the embedded server runs (`crypto_insights.postgres.bootstrap`, `landing.migrations`).
+"""docker-compose's `warehouse-init`: the roles, databases and grants of docs/architecture.md#databases-and-roles on
+the compose PostgreSQL, then the raw schema — the same code the embedded server runs
+(`crypto_insights.postgres.bootstrap`, `landing.migrations`).
 
 Every password comes from the environment (.env); nothing has a default.
 """

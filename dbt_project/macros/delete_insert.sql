@@ -2,9 +2,9 @@
     everything from its cutoff on, so the delete removes the whole recomputed range, `<column> >= <least value
     inserted>`, written as a literal. PostgreSQL then deletes through the model's index on that column with a good
     row estimate; matching the unique key row by row instead (dbt's default) nests an index probe per inserted row
-    and grows with history (2.3 s for 16k bucket rows after one day, DESIGN §9). Every key being inserted lies in
-    that range, so this deletes what dbt's default would and, in addition, rows the recomputation no longer
-    produces (two whale-wall episodes merged by a late slot). Nothing is deleted when nothing is inserted. -#}
+    and grows with history (see docs/architecture.md#performance-targets). Every key being inserted lies in that range,
+    so this deletes what dbt's default would and, in addition, rows the recomputation no longer produces (two
+    whale-wall episodes merged by a late slot). Nothing is deleted when nothing is inserted. -#}
 {% macro postgres__get_incremental_delete_insert_sql(arg_dict) %}
     {%- set column = config.get('lookback_column') -%}
     {%- if not column -%}

@@ -15,6 +15,11 @@
     {%- if cutoff is not none %} and {{ column }} >= {{ cutoff }}{% endif -%}
 {%- endmacro %}
 
+{#- `and <column> < <bound>` (`<=` when `inclusive`) when there is a bound, nothing otherwise. -#}
+{% macro before(bound, column='slot_at', inclusive=false) -%}
+    {%- if bound is not none %} and {{ column }} {{ '<=' if inclusive else '<' }} {{ bound }}{% endif -%}
+{%- endmacro %}
+
 {#- The largest `column` of `relation` (rows matching `where`) as a literal, or none when it has no rows. Marts about
     "the latest book" use it so PostgreSQL reads only the recent index range of their inputs. -#}
 {% macro latest_timestamp(relation, column='slot_at', where='true') %}
@@ -22,8 +27,9 @@
 {% endmacro %}
 
 {#- Post-hook of the staging-sized tables: rows older than `retention_days` whole days before the latest slot go, as
-    raw's daily partitions do (DESIGN §4); marts keep everything. Deletes one micro-batch's worth of old rows per
-    run, through the slot_at index. Nothing to do on a full refresh (it reads raw, already within retention). -#}
+    raw's daily partitions do (docs/architecture.md#retention); marts keep everything. Deletes one micro-batch's
+    worth of old rows per run, through the slot_at index. Nothing to do on a full refresh (it reads raw, already
+    within retention). -#}
 {% macro delete_expired_rows(column='slot_at') %}
     {%- if not is_incremental() -%}{{ return('') }}{%- endif -%}
     {%- set expiry = timestamp_from_query('select ' ~ floor_timestamp('max(' ~ column ~ ')', 86400)

@@ -1,4 +1,5 @@
-{#- The per-snapshot KPI formulas of DESIGN §5, one macro each; the models call them and unit tests pin them. -#}
+{#- The per-snapshot KPI formulas (docs/architecture.md#kpi-definitions), one macro each; the models call them and unit
+    tests pin them. -#}
 
 {#- (best_ask - best_bid) / mid x 10^4 -#}
 {% macro spread_bps(best_bid, best_ask) -%}

@@ -1,4 +1,5 @@
-{#- Postgres-specific SQL, each behind adapter.dispatch so another adapter can supply its own (DESIGN §11). -#}
+{#- Postgres-specific SQL, each behind adapter.dispatch so another adapter can supply its own
+    (docs/architecture.md#scale-out). -#}
 
 {#- Is `expr` (text) a plain decimal number (sign, digits, point, small exponent)? Checked before any cast, so a
     bad string is counted by a rule and never fails the build. -#}
@@ -23,6 +24,14 @@
 {%- endmacro %}
 {% macro default__json_item_text(expr, i) -%}
     ({{ expr }} ->> {{ i }})
+{%- endmacro %}
+
+{#- How many elements a JSON array column holds. -#}
+{% macro json_array_length(expr) -%}
+    {{ return(adapter.dispatch('json_array_length', 'crypto_insights')(expr)) }}
+{%- endmacro %}
+{% macro default__json_array_length(expr) -%}
+    jsonb_array_length({{ expr }})
 {%- endmacro %}
 
 {#- The median of `expr` in an aggregate. -#}
@@ -78,7 +87,7 @@
     milliseconds); every join here is a bulk join, so hash joins are always the right plan. `merge_joins=false`
     rules out merge joins too, for a model whose inputs arrive sorted on only the first of several join keys: the
     merge then compares every row of a slot with every row of the same slot (int_book_tails_bucketed: 2.2 M
-    rejected pairs and 290 ms for 12 slots; 110 ms hashed, DESIGN §9). -#}
+    rejected pairs and 290 ms for 12 slots; 110 ms hashed; docs/architecture.md#performance-targets). -#}
 {% macro planner_settings(merge_joins=true) -%}
     {{ return(adapter.dispatch('planner_settings', 'crypto_insights')(merge_joins)) }}
 {%- endmacro %}

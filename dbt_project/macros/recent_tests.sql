@@ -1,10 +1,10 @@
 {#- Data tests on history that grows by the day check only what the micro-batch (re)built, so a build stays as fast
-    after a week of data as after an hour (DESIGN §9). A test's `where` config may say `__recent__(column)`: it
-    becomes `column >= <literal>`, the latest measured slot minus `lookback_minutes`, floored to a whole window.
-    The literal lets PostgreSQL use the column's index or prune raw partitions (also through staging views).
-    Before the first build of int_book_snapshots_measured every row is tested; so is every row when a build runs
-    with a long lookback (the maintenance DAG's daily build). Overrides dbt's get_where_subquery (a root-project macro
-    of the same name wins); anything else in `where` is kept as written. -#}
+    after a week of data as after an hour (docs/architecture.md#performance-targets). A test's `where` config may say
+    `__recent__(column)`: it becomes `column >= <literal>`, the latest measured slot minus `lookback_minutes`,
+    floored to a whole window. The literal lets PostgreSQL use the column's index or prune raw partitions (also
+    through staging views). Before the first build of int_book_snapshots_measured every row is tested; so is every
+    row when a build runs with a long lookback (the maintenance DAG's daily build). Overrides dbt's
+    get_where_subquery (a root-project macro of the same name wins); anything else in `where` stays as written. -#}
 {% macro get_where_subquery(relation) -%}
     {%- set where = config.get('where', '') -%}
     {%- if where and '__recent__' in where -%}
@@ -42,4 +42,19 @@
     {%- set start = floor_timestamp(minus_minutes('max(slot_at)', setting('lookback_minutes')),
         setting('window_seconds')) -%}
     {{- return(timestamp_from_query('select ' ~ start ~ ' from ' ~ relation)) -}}
+{%- endmacro %}
+
+{#- The first window not yet settled, as a SQL literal (or none): tests that compare layers look only at the windows
+    before it. Slots keep landing while dbt runs; a slot landing after the first of `relations` (the tables built from
+    raw in this run) was built reaches the views read later in the run but not that table, so only the windows whose
+    slots are all at or before the newest slot every one of `relations` holds are compared. -#}
+{% macro settled_until(relations) -%}
+    {%- if not execute -%}{{ return(none) }}{%- endif -%}
+    {%- set newest = [] -%}
+    {%- for relation in relations -%}
+        {%- do newest.append('(select max(slot_at) from ' ~ relation ~ ')') -%}
+    {%- endfor -%}
+    {%- set until = floor_timestamp('least(' ~ newest | join(', ') ~ ") + interval '" ~ setting('slot_seconds')
+        ~ " seconds'", setting('window_seconds')) -%}
+    {{- return(timestamp_from_query('select ' ~ until)) -}}
 {%- endmacro %}

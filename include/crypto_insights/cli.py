@@ -11,6 +11,7 @@ from crypto_insights.config import ConfigError
 
 # Each module exposes `register(subparsers)`; its subcommands set `func(args) -> int`.
 COMMAND_MODULES = (
+    "crypto_insights.config_cli",
     "crypto_insights.postgres.cli",
     "crypto_insights.exchange.cli",
     "crypto_insights.landing.cli",

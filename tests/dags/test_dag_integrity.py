@@ -12,7 +12,7 @@ import pytest
 from crypto_insights.paths import DAGS_DIR
 
 DAG_FILES = sorted(DAGS_DIR.glob("*.py"))
-EXPECTED_DAGS = {"coinbase_ingest", "crypto_maintenance", "crypto_transform"}
+EXPECTED_DAGS = {"coinbase_ingest", "crypto_maintenance", "crypto_monitor", "crypto_transform"}
 
 
 @pytest.fixture(scope="module")
@@ -91,3 +91,42 @@ def test_transform_is_scheduled_by_the_landing_asset(dagbag) -> None:
     dag = dagbag.dags["crypto_transform"]
     assert RAW_ORDER_BOOKS.name in str(dag.timetable.asset_condition)
     assert MARTS in dag.get_task("dbt_build").outlets
+
+
+def test_monitor_runs_every_minute_and_checks_each_alert(dagbag) -> None:
+    from crypto_insights.airflow.assets import MARTS
+
+    dag = dagbag.dags["crypto_monitor"]
+    assert dag.timetable.expression == "* * * * *"
+    assert {"sweep_ingest_gaps", "check_ingest_freshness", "check_drop_rate", "check_transform_recovered"} <= set(
+        dag.task_ids
+    )
+    assert MARTS in dag.get_task("check_transform_recovered").inlets  # reads the marts' asset events
+    assert dag.dagrun_timeout is not None, "a stuck run must not block the next minute's forever"
+
+
+def test_transform_failures_are_sent_by_the_notifier(dagbag) -> None:
+    from crypto_insights.airflow.notifiers import TaskFailureNotifier
+
+    callbacks = dagbag.dags["crypto_transform"].get_task("dbt_build").on_failure_callback
+    notifiers = [c for c in callbacks if isinstance(c, TaskFailureNotifier)]
+    assert [n.alert_key for n in notifiers] == ["transform_failed"]
+
+
+def test_maintenance_prunes_airflow_logs(dagbag) -> None:
+    assert "prune_airflow_logs" in dagbag.dags["crypto_maintenance"].task_ids
+
+
+def test_a_bad_config_is_no_import_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The config is read when tasks run: a broken one fails tasks with its one-line error, never a DAG's import."""
+    from airflow.dag_processing.dagbag import DagBag
+
+    from crypto_insights.config import _load
+
+    bad = tmp_path / "config.yaml"
+    bad.write_text("symbols:\n  BTC-USD: {price_min: 1}\n  BTC-USD: {price_min: 2}\n")
+    monkeypatch.setenv("CRYPTO_INSIGHTS_CONFIG", str(bad))
+    _load.cache_clear()
+    bag = DagBag(dag_folder=str(DAGS_DIR))
+    assert bag.import_errors == {}
+    assert EXPECTED_DAGS <= set(bag.dag_ids)

@@ -192,9 +192,9 @@ def _superset_objects() -> dict[str, dict[str, tuple]]:
 def test_adding_a_symbol_adds_its_dashboard_and_nothing_else(superset_stack: SupersetStack, tmp_path: Path,
                                                              monkeypatch: pytest.MonkeyPatch) -> None:
     config = yaml.safe_load(DEFAULT_CONFIG_PATH.read_text())
-    config["symbols"]["XRP-USD"] = {
-        "price_min": 0.1, "price_max": 20, "whale_floor_usd": 100000, "quote_increment": "0.0001",
-        "base_increment": "0.000001", "simulated": {"start_price": "2.1000", "levels_per_side": 3000},
+    config["symbols"]["XLM-USD"] = {
+        "price_min": 0.02, "price_max": 5, "whale_floor_usd": 100000, "quote_increment": "0.000001",
+        "base_increment": "1", "simulated": {"start_price": "0.300000", "levels_per_side": 1500},
     }  # fmt: skip
     path = tmp_path / "crypto_insights.yaml"
     path.write_text(yaml.safe_dump(config, sort_keys=False))
@@ -206,16 +206,16 @@ def test_adding_a_symbol_adds_its_dashboard_and_nothing_else(superset_stack: Sup
     assert added.missing_tables == [] and added.missing_columns == {}, (added.missing_tables, added.missing_columns)
     new_dashboards = set(after["dashboards"]) - set(before["dashboards"])
     new_charts = set(after["charts"]) - set(before["charts"])
-    assert new_dashboards == {asset_uuid("dashboard", "XRP-USD", "order_book")}
-    assert new_charts == {asset_uuid("chart", "XRP-USD", key) for key in CHART_KEYS}
+    assert new_dashboards == {asset_uuid("dashboard", "XLM-USD", "order_book")}
+    assert new_charts == {asset_uuid("chart", "XLM-USD", key) for key in CHART_KEYS}
     for kind in ("dashboards", "charts"):
         unchanged = {uuid: after[kind][uuid] for uuid in before[kind]}
         assert unchanged == before[kind], f"re-running the bootstrap changed existing {kind}"
-    assert after["dashboards"][asset_uuid("dashboard", "XRP-USD", "order_book")][1] == "XRP-USD order book"
+    assert after["dashboards"][asset_uuid("dashboard", "XLM-USD", "order_book")][1] == "XLM-USD order book"
 
     monkeypatch.delenv("CRYPTO_INSIGHTS_CONFIG")
     removed = bootstrap(reader=superset_stack.reader)
-    assert removed.pruned.get("dashboards") == ["XRP-USD order book"]
+    assert removed.pruned.get("dashboards") == ["XLM-USD order book"]
     assert len(removed.pruned.get("charts", [])) == len(CHART_KEYS)
     restored = _superset_objects()
     assert restored["dashboards"] == before["dashboards"] and restored["charts"] == before["charts"]

@@ -1,29 +1,43 @@
-"""`make demo`'s own command end to end: a fresh home, everything started, data reaching the dashboards' marts,
-the dashboards served, and `demo down` leaving nothing running. Ports and folders are the test's own."""
+"""`make demo`'s own command end to end: a fresh home, everything started under supervisord and listening on
+127.0.0.1 only, data reaching the dashboards' marts, the dashboards served; then the demo healing itself (a
+`kill -9`ed triggerer, a PostgreSQL outage) and `demo down` leaving nothing running. Ports and folders are the
+test's own. The tests run in file order on one demo."""
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 
 import psycopg2
 import pytest
 import requests
+from tests.e2e.demo_helpers import airflow_heartbeats, alive, listeners, marked_processes, port_listening
 
 from crypto_insights.config import load_settings
 from crypto_insights.postgres.server import free_port
+from crypto_insights.stack.supervisor import Supervisor
 
 pytestmark = pytest.mark.e2e
 CLI = str(Path(sys.executable).parent / "crypto-insights")
 MARTS_DEADLINE_S = 300
+PROGRAMS = ("exchange", "airflow-api-server", "airflow-scheduler", "airflow-dag-processor", "airflow-triggerer",
+            "superset")  # fmt: skip
+AIRFLOW = [name for name in PROGRAMS if name.startswith("airflow-")]
+COMPONENTS = ("scheduler", "triggerer", "dag_processor")  # as Airflow's health endpoint names them
+RESTART_DEADLINE_S = 120  # a kill -9ed triggerer RUNNING again (startsecs 10 s) and heartbeating
+OUTAGE_S = 20
+RECOVERY_DEADLINE_S = 240  # after PostgreSQL is back: every Airflow program RUNNING and heartbeating again
 
 
 @dataclass
@@ -60,7 +74,7 @@ def demo() -> Iterator[Demo]:
         assert started.returncode == 0, running.output[-5000:]
         yield running
     finally:
-        stopped = running.cli("demo", "down")
+        stopped = running.cli("demo", "down", timeout=300)
         shutil.rmtree(home, ignore_errors=True)
         assert stopped.returncode == 0, stopped.stdout + stopped.stderr
 
@@ -84,9 +98,20 @@ def test_demo_says_where_everything_is(demo: Demo) -> None:
                      out)
     assert re.search(r"login admin / \S{12,}", out)  # generated passwords, no default
     status = demo.cli("demo", "status").stdout
-    for name in ("postgres", "exchange", "airflow-api-server", "airflow-scheduler", "airflow-dag-processor",
-                 "airflow-triggerer", "superset"):
-        assert re.search(rf"^{name}\s+running", status, re.M), status
+    for name in ("postgres", "supervisord", *PROGRAMS):
+        assert re.search(rf"^{name}\s+running", status, re.M), status  # supervisord's own state, lower case
+
+
+def test_every_listener_is_on_loopback(demo: Demo) -> None:
+    """Airflow's log servers would listen on every interface: the demo does not start them (see
+    crypto_insights/stack/programs.py); everything else binds 127.0.0.1."""
+    processes = marked_processes(demo.home)
+    assert set(processes.values()) == set(PROGRAMS), processes
+    bound = listeners(processes)
+    print(f"listeners: { {processes[pid]: sorted(addresses) for pid, addresses in bound.items()} }")
+    assert {processes[pid] for pid in bound} >= {"exchange", "airflow-api-server", "superset"}, bound
+    for pid, addresses in bound.items():
+        assert all(a.startswith("127.0.0.1:") for a in addresses), (processes[pid], addresses)
 
 
 def test_landed_slots_reach_the_marts_within_minutes(demo: Demo) -> None:
@@ -120,12 +145,96 @@ def test_superset_serves_one_dashboard_per_coin(demo: Demo) -> None:
         assert product_id in titles, titles
 
 
+def _wait_for(check: Callable[[], object], timeout_s: float, every_s: float = 1.0) -> object:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if result := check():
+            return result
+        time.sleep(every_s)
+    return check()
+
+
+def _heartbeating_since(demo: Demo, since: datetime, components: tuple[str, ...] = COMPONENTS) -> bool:
+    """Airflow's health endpoint reports these components healthy, with a heartbeat later than `since`."""
+    try:
+        beats = airflow_heartbeats(int(demo.env["CRYPTO_INSIGHTS_AIRFLOW_PORT"]))
+    except (requests.RequestException, ValueError):
+        return False
+    return all((beat := beats[c]) is not None and beat > since for c in components)
+
+
+def test_a_killed_triggerer_is_restarted_and_leaves_no_orphan(demo: Demo) -> None:
+    supervisor = Supervisor(demo.home)
+    old = supervisor.pid("airflow-triggerer")
+    assert old is not None and supervisor.state("airflow-triggerer") == "RUNNING"
+    family = [pid for pid, name in marked_processes(demo.home).items() if name == "airflow-triggerer"]
+    killed_at, started = datetime.now(UTC), time.monotonic()
+    os.kill(old, signal.SIGKILL)
+    new = _wait_for(lambda: supervisor.state("airflow-triggerer") == "RUNNING"
+                    and supervisor.pid("airflow-triggerer") not in (None, old), RESTART_DEADLINE_S, 0.2)  # fmt: skip
+    running_s = time.monotonic() - started
+    assert new, f"not RUNNING: {supervisor.state('airflow-triggerer')}\n{supervisor.log_tail('airflow-triggerer')}"
+    new_pid = supervisor.pid("airflow-triggerer")
+    survivors = [pid for pid in family if alive(pid) and pid != new_pid]
+    assert not survivors, f"the killed triggerer's processes outlived it: {survivors}"
+    assert _wait_for(lambda: _heartbeating_since(demo, killed_at, ("triggerer",)), RESTART_DEADLINE_S), \
+        "the new triggerer does not heartbeat"
+    print(f"triggerer kill -9 -> RUNNING again (pid {old} -> {new_pid}) in {running_s:.1f}s, "
+          f"heartbeating in {time.monotonic() - started:.1f}s; no orphan of {family}")
+    for pid, addresses in listeners(marked_processes(demo.home)).items():
+        assert all(a.startswith("127.0.0.1:") for a in addresses), (pid, addresses)
+
+
+def test_airflow_rides_out_a_postgres_outage(demo: Demo) -> None:
+    supervisor = Supervisor(demo.home)
+    seen: dict[str, set[str]] = {name: set() for name in PROGRAMS}
+
+    def observe() -> bool:
+        for name in PROGRAMS:
+            seen[name].add(supervisor.state(name))
+        return False
+
+    assert demo.cli("postgres", "stop").returncode == 0
+    stopped = time.monotonic()
+    _wait_for(observe, OUTAGE_S, 0.5)
+    restarted_at = datetime.now(UTC)
+    started = demo.cli("postgres", "start")
+    assert started.returncode == 0, started.stderr
+    back = time.monotonic()
+
+    def recovered() -> bool:
+        observe()
+        return all(supervisor.state(name) == "RUNNING" for name in PROGRAMS) and _heartbeating_since(demo, restarted_at)
+
+    ok = _wait_for(recovered, RECOVERY_DEADLINE_S, 1.0)
+    states = {name: sorted(states) for name, states in seen.items()}
+    print(f"PostgreSQL down {back - stopped:.0f}s; every Airflow program RUNNING and heartbeating "
+          f"{time.monotonic() - back:.1f}s after it was back; states seen: {states}")
+    assert ok, (states, {name: supervisor.log_tail(name, 5) for name in AIRFLOW})
+    assert not any("FATAL" in states for states in seen.values()), states
+
+
 def test_demo_down_stops_everything(demo: Demo) -> None:
-    pids = [int(p.read_text()) for p in (demo.home / "run").glob("*.pid")]
-    assert pids, "the demo wrote no pid files"
-    stopped = demo.cli("demo", "down")
+    processes = marked_processes(demo.home)
+    assert set(processes.values()) == set(PROGRAMS), processes
+    pg_port = json.loads((demo.home / "postgres" / "state.json").read_text())["port"]
+    ports = [int(demo.env[f"CRYPTO_INSIGHTS_{s}_PORT"]) for s in ("AIRFLOW", "SUPERSET", "EXCHANGE")] + [pg_port]
+    started = time.monotonic()
+    stopped = demo.cli("demo", "down", timeout=300)
     assert stopped.returncode == 0, stopped.stderr
-    time.sleep(1)
-    alive = [pid for pid in pids if Path(f"/proc/{pid}").exists()]
-    assert not alive, f"still running after demo down: {alive}"
+    print(f"demo down in {time.monotonic() - started:.1f}s: {stopped.stdout.strip()}")
+    assert not marked_processes(demo.home), f"still running after demo down: {marked_processes(demo.home)}"
+    assert not [pid for pid in processes if alive(pid)]
+    assert not Supervisor(demo.home).is_running()
+    conf = str(demo.home.resolve() / "supervisor" / "supervisord.conf").encode()
+    daemons = [p.name for p in Path("/proc").iterdir() if p.name.isdigit() and _cmdline_has(p, conf)]
+    assert not daemons, f"supervisord still running: {daemons}"
+    assert not [port for port in ports if port_listening(port)], "a demo port is still listened on"
     assert "running" not in demo.cli("demo", "status").stdout
+
+
+def _cmdline_has(proc: Path, needle: bytes) -> bool:
+    try:
+        return needle in (proc / "cmdline").read_bytes().split(b"\0")
+    except OSError:
+        return False

@@ -44,7 +44,8 @@ START = datetime(2026, 3, 2, 10, 0, tzinfo=UTC)
 SLOTS = 18  # six 30 s windows
 LOOKBACK_MINUTES = 1  # shorter than the data, so incremental runs really leave history alone
 
-SOL, DOGE, UNCONFIGURED = "SOL-USD", "DOGE-USD", "XRP-USD"
+SOL, DOGE, UNCONFIGURED = "SOL-USD", "DOGE-USD", "NOTLISTED-USD"
+assert UNCONFIGURED not in SETTINGS.product_ids
 SOL_WALL_TICKS = 14_460  # a bid wall at 144.60 in every landed SOL book
 DOGE_WALL_SLOTS = range(3, 6)  # an ask wall in three consecutive DOGE books
 
@@ -309,8 +310,8 @@ def test_marts_equal_an_independent_computation_and_a_full_refresh(warehouse: st
     land_slots(warehouse, range(15, SLOTS), books)
     micro_batch_s, log = build(warehouse, tmp_path)
     print(f"incremental dbt build after one window: {micro_batch_s:.2f} s")
-    # warn tests warn and do not fail the build: the SOL ticker 2 % off mid
-    assert "Warning in test within_pct_of_fct_order_book_30s_last_ticker_price" in log, log[-3000:]
+    # warn tests warn and do not fail the build: the SOL ticker 2 % off mid (int_prices_flagged, as the mart counts)
+    assert "Warning in test not_flagged_int_prices_flagged_ticker_price_vs_mid" in log, log[-3000:]
 
     incremental = {m: query(warehouse, f"select * from {m} order by {k}") for m, k in MODELS_AND_KEYS.items()}
     build(warehouse, tmp_path, "--full-refresh")
@@ -321,7 +322,7 @@ def test_marts_equal_an_independent_computation_and_a_full_refresh(warehouse: st
     _check_snapshots(warehouse, reference)
     _check_windows(warehouse, reference)
     _check_walls(warehouse, reference)
-    _check_data_quality(warehouse)
+    _check_data_quality(warehouse, reference)
     assert query(warehouse, "select count(*) as n from marts.fct_order_book_30s", role="reader")[0]["n"] == 12
 
 
@@ -398,7 +399,7 @@ def _check_walls(db: str, reference: dict) -> None:
     assert doge == [(3, True)]
 
 
-def _check_data_quality(db: str) -> None:
+def _check_data_quality(db: str, reference: dict) -> None:
     rows = query(db, "select entity, rule, rule_kind, sum(rows_checked) as checked, sum(rows_dropped) as dropped, "
                      "sum(rows_warned) as warned from marts.fct_data_quality group by 1, 2, 3")
     found = {(r["entity"], r["rule"]): (r["dropped"], r["warned"]) for r in rows if r["dropped"] or r["warned"]}
@@ -422,4 +423,20 @@ def _check_data_quality(db: str) -> None:
     assert checked == [{"rows_checked": 2 * TOP * 3}]
     kinds = {r["rule_kind"] for r in rows if r["rule"] == "ticker_price_vs_mid"}
     assert kinds == {"warn"}
+    # every slot of a product is landed or failed: slots expected = landed + failed, completeness = landed / expected
+    fetches = query(db, "select product_id, entity, window_start, min(slots_expected) as expected, "
+                        "max(slots_expected) as expected_max, max(slots_landed) as landed, max(completeness) as "
+                        "completeness from marts.fct_data_quality where entity in ('book_fetch', 'ticker_fetch') "
+                        "group by 1, 2, 3")  # fmt: skip
+    assert len(fetches) == 2 * 2 * 6 + 2  # SOL and DOGE in every window, the unconfigured product once
+    for row in fetches:
+        first = int((row["window_start"] - START).total_seconds()) // 10
+        if row["product_id"] == UNCONFIGURED:
+            assert (row["expected"], row["landed"], row["completeness"]) == (1, 1, 1)
+            continue
+        slots = range(first, first + 3)
+        landed = sum((row["product_id"], s) in reference for s in slots) if row["entity"] == "book_fetch" else (
+            sum(s != 16 for s in slots))  # fmt: skip
+        assert (row["expected"], row["expected_max"], row["landed"]) == (3, 3, landed), row
+        close(row["completeness"], Decimal(landed) / 3, f"{row['product_id']} {row['entity']} completeness")
 

@@ -74,7 +74,7 @@ def test_runs_in_the_foreground_until_sigterm(tmp_path) -> None:
     log = tmp_path / "exchange.log"
     with log.open("wb") as out:
         process = subprocess.Popen(
-            [sys.executable, "-m", "crypto_insights.exchange.cli", "--port", "0", "--seed", "5",
+            [sys.executable, "-m", "crypto_insights.exchange.cli", "--port", "0", "--seed", "5", "--control",
              "--fault", "/products/BTC-USD=server_error:1"],
             stdout=out, stderr=subprocess.STDOUT, env={**os.environ, "PYTHONUNBUFFERED": "1"},
         )  # fmt: skip
@@ -102,3 +102,46 @@ def test_runs_in_the_foreground_until_sigterm(tmp_path) -> None:
 def test_a_taken_port_is_an_error_that_says_what_to_do(exchange, caplog) -> None:
     assert cli.run(parse("--port", str(exchange.port))) == 1
     assert "choose another port" in caplog.text
+
+
+def test_chaos_and_control_are_off_by_default(monkeypatch) -> None:
+    monkeypatch.delenv(cli.CHAOS_ENV, raising=False)
+    monkeypatch.delenv(cli.CONTROL_ENV, raising=False)
+    server = cli.build_server(parse("--port", "0"))
+    try:
+        assert (server.chaos, server.control, len(server.faults)) == (None, False, 0)
+    finally:
+        server.stop()
+
+
+@pytest.mark.parametrize(("text", "rate"), [("0.05", 0.05), ("5%", 0.05), ("0", 0.0), ("1", 1.0)])
+def test_chaos_rate_parses(text, rate) -> None:
+    assert parse("--chaos", text).chaos == pytest.approx(rate)
+
+
+@pytest.mark.parametrize("text", ["-0.1", "1.5", "often", "150%"])
+def test_a_bad_chaos_rate_is_a_usage_error(text, capsys) -> None:
+    with pytest.raises(SystemExit):
+        parse("--chaos", text)
+    assert "chaos rate is a share of requests" in capsys.readouterr().err
+
+
+def test_chaos_and_control_from_the_environment(monkeypatch, http) -> None:
+    monkeypatch.setenv(cli.CHAOS_ENV, "0.1")
+    monkeypatch.setenv(cli.CONTROL_ENV, "1")
+    server = cli.build_server(parse("--port", "0", "--seed", "3")).start()
+    try:
+        assert (server.chaos, server.control) == (0.1, True)
+        stats = http.get(f"{server.url}/_control/stats").json()
+        assert stats["chaos"] == 0.1 and all(f["probability"] > 0 for f in stats["faults"])
+    finally:
+        server.stop()
+    off = cli.build_server(parse("--port", "0", "--chaos", "0"))
+    off.stop()
+    assert off.chaos is None  # the flag wins over the environment
+
+
+def test_a_bad_chaos_environment_stops_before_serving(monkeypatch) -> None:
+    monkeypatch.setenv(cli.CHAOS_ENV, "lots")
+    with pytest.raises(SystemExit, match=cli.CHAOS_ENV):
+        cli.build_server(parse("--port", "0"))

@@ -1,20 +1,35 @@
-"""Every fault kind, switched on through the Python API, the control endpoint, per path, with counts."""
+"""Every fault kind, switched on through the Python API, the control endpoint (only when asked for), per path, with
+counts or probabilities; and the chaos mix."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import time
 from decimal import Decimal
 
 import pytest
 import requests
-from tests.integration.exchange_helpers import get_book
+from tests.integration.exchange_helpers import get_book, small_settings
 from urllib3.util import SKIP_HEADER
 
-from crypto_insights.exchange.faults import FaultError, parse_cli_fault
+from crypto_insights.exchange.faults import (
+    CHAOS_MIX,
+    FaultError,
+    FaultTable,
+    chaos_faults,
+    install_chaos,
+    parse_cli_fault,
+)
 
 BOOK = "/products/BTC-USD/book"
 TICKER = "/products/BTC-USD/ticker"
+
+
+@pytest.fixture
+def controlled(exchange_factory):
+    """An exchange that serves the fault-control endpoint (off by default)."""
+    return exchange_factory(control=True)
 
 
 def test_rate_limit_fault_is_coinbase_429_for_count_requests(exchange, http) -> None:
@@ -176,7 +191,17 @@ def test_faults_combine_delay_then_body_edits(exchange, http) -> None:
     assert "auction" not in book and "new_field" in book
 
 
-def test_control_endpoint_adds_lists_and_clears(exchange) -> None:
+def test_control_endpoint_is_off_unless_asked_for(exchange, http) -> None:
+    for method, path in (("GET", "/_control/faults"), ("POST", "/_control/faults"), ("GET", "/_control/stats"),
+                         ("DELETE", "/_control/faults")):  # fmt: skip
+        answer = http.request(method, f"{exchange.url}{path}", json={"path": BOOK, "fault": "reset"})
+        assert answer.status_code == 404 and answer.json() == {"message": "NotFound"}, (method, path)
+    assert len(exchange.faults) == 0
+    assert http.get(f"{exchange.url}{BOOK}").status_code == 200
+
+
+def test_control_endpoint_adds_lists_and_clears(controlled) -> None:
+    exchange = controlled
     control = f"{exchange.url}/_control/faults"
     # no User-Agent needed, never rate limited
     no_agent = {"User-Agent": SKIP_HEADER}
@@ -206,24 +231,28 @@ def test_control_endpoint_adds_lists_and_clears(exchange) -> None:
     ({"path": BOOK, "fault": "reset", "count": 0}, "count must be a whole number >= 1"),
     ({"fault": "reset"}, 'each fault is {"path"'),
     ({"path": BOOK, "fault": "malformed_json", "mode": "xml"}, "mode must be 'truncate' or 'html'"),
+    ({"path": BOOK, "fault": "reset", "probability": 0}, "probability must be a number in (0, 1]"),
+    ({"path": BOOK, "fault": "reset", "probability": "often"}, "probability must be a number in (0, 1]"),
 ])  # fmt: skip
-def test_control_endpoint_rejects_bad_faults_saying_why(exchange, body, says) -> None:
+def test_control_endpoint_rejects_bad_faults_saying_why(controlled, body, says) -> None:
+    exchange = controlled
     answer = requests.post(f"{exchange.url}/_control/faults", json=body)
     assert answer.status_code == 400 and says in answer.json()["message"]
     assert len(exchange.faults) == 0
 
 
-def test_control_endpoint_rejects_non_json(exchange) -> None:
-    answer = requests.post(f"{exchange.url}/_control/faults", data=b"{nope")
+def test_control_endpoint_rejects_non_json(controlled) -> None:
+    answer = requests.post(f"{controlled.url}/_control/faults", data=b"{nope")
     assert answer.status_code == 400 and "must be JSON" in answer.json()["message"]
 
 
-def test_stats_show_steps_requests_and_faults(exchange, http) -> None:
+def test_stats_show_steps_requests_and_faults(controlled, http) -> None:
+    exchange = controlled
     exchange.faults.add(TICKER, "server_error", count=1)
     http.get(f"{exchange.url}{BOOK}")
     http.get(f"{exchange.url}{TICKER}")
     stats = requests.get(f"{exchange.url}/_control/stats").json()
-    assert stats["mode"] == "generated" and stats["seed"] == 7
+    assert stats["mode"] == "generated" and stats["seed"] == 7 and stats["chaos"] is None
     assert stats["book_steps"]["BTC-USD"] == 1
     assert stats["requests_served"] == {BOOK: 1, TICKER: 1}
     assert stats["responses"] == {"200": 1, "503": 1} and stats["faults"] == []
@@ -245,3 +274,122 @@ def test_cli_fault_specs_parse(spec, parsed) -> None:
 def test_bad_cli_fault_specs_say_what_is_expected(spec) -> None:
     with pytest.raises(FaultError, match=r"PATH=KIND|COUNT|NAME=VALUE"):
         parse_cli_fault(spec)
+
+
+# -- probabilities and chaos ------------------------------------------------------------------------------------
+
+
+def _hits(table: FaultTable, path: str, requests_: int) -> list[list[str]]:
+    return [[f.kind for f in table.take(path)] for _ in range(requests_)]
+
+
+def test_probability_affects_that_share_reproducibly() -> None:
+    runs = []
+    for _ in range(2):
+        table = FaultTable(seed=11)
+        table.add("/products/*/book", "server_error", probability=0.3)
+        runs.append(_hits(table, BOOK, 1000))
+    affected = sum(bool(kinds) for kinds in runs[0])
+    assert 250 <= affected <= 350  # 0.3 of 1000, +-3.5 sd
+    assert runs[0] == runs[1]  # same seed, same requests affected
+    other = FaultTable(seed=12)
+    other.add("/products/*/book", "server_error", probability=0.3)
+    assert _hits(other, BOOK, 1000) != runs[0]
+    assert table.list()[0]["seen"] == 1000 and table.list()[0]["hits"] == affected
+
+
+def test_probability_with_count_stops_after_count_affected() -> None:
+    table = FaultTable(seed=1)
+    table.add(BOOK, "reset", count=5, probability=0.5)
+    hits = _hits(table, BOOK, 200)
+    assert sum(bool(kinds) for kinds in hits) == 5 and len(table) == 0
+    assert sum(bool(kinds) for kinds in hits[:5]) < 5  # not simply the first five
+
+
+def test_probabilistic_faults_never_stack_on_one_request() -> None:
+    table = FaultTable(seed=3)
+    table.add(BOOK, "server_error", probability=0.5)
+    table.add(BOOK, "reset", probability=0.5)
+    table.add(BOOK, "extra_field")  # certain faults still apply as well
+    hits = _hits(table, BOOK, 400)
+    assert all(len([k for k in kinds if k != "extra_field"]) == 1 and "extra_field" in kinds for kinds in hits)
+    assert 150 <= sum("reset" in kinds for kinds in hits) <= 250
+
+
+def test_probability_over_http(exchange, http) -> None:
+    exchange.faults.add(TICKER, "server_error", probability=0.25, status=502)
+    statuses = [http.get(f"{exchange.url}{TICKER}").status_code for _ in range(200)]
+    assert set(statuses) == {200, 502} and 30 <= statuses.count(502) <= 70
+    assert exchange.faults.list()[0]["probability"] == 0.25
+
+
+def test_cli_fault_spec_takes_a_probability() -> None:
+    path, kind, count, params = parse_cli_fault("/products/*/book=reset,probability=0.1")
+    table = FaultTable()
+    fault = table.add(path, kind, count, **params)
+    assert (fault.probability, fault.params) == (0.1, {})
+
+
+def test_chaos_mix_covers_every_bad_day_on_both_paths() -> None:
+    faults = chaos_faults(0.05, slot_seconds=10)
+    assert {path for path, *_ in faults} == {"/products/*/book", "/products/*/ticker"}
+    for path in ("/products/*/book", "/products/*/ticker"):
+        shares = [p for fpath, _, p, _ in faults if fpath == path]
+        assert sum(shares) == pytest.approx(0.05)
+    kinds = {kind for _, kind, _, _ in faults}
+    assert kinds == {"rate_limit", "server_error", "delay", "reset", "malformed_json", "extra_field",
+                     "crossed_book", "negative_size"}  # fmt: skip
+    retry_after = sorted({params["retry_after"] for _, kind, _, params in faults if kind == "rate_limit"})
+    assert retry_after[0] < 10 < retry_after[-1]  # some within the slot, some longer than a slot
+    assert {params["mode"] for _, kind, _, params in faults if kind == "malformed_json"} == {"truncate", "html"}
+    with pytest.raises(FaultError, match="chaos rate"):
+        chaos_faults(0)
+
+
+def test_chaos_mix_shares_as_drawn() -> None:
+    table = FaultTable(seed=5)
+    install_chaos(table, 1.0)
+    drawn = [kinds[0] for kinds in _hits(table, BOOK, 4000)]
+    for share, kind, _ in CHAOS_MIX:
+        expected = sum(s for s, k, _ in CHAOS_MIX if k == kind)
+        assert abs(drawn.count(kind) / len(drawn) - expected) < 0.025, (kind, share)
+
+
+CLIENT_READ_TIMEOUT_S = 4  # well past a normal answer on a busy machine, well short of a delay fault (6 s here)
+
+
+def _faulted(session: requests.Session, url: str, path: str) -> bool:
+    """Whether a request met a fault, as a client sees it: no answer, an error status, or a bad body."""
+    try:
+        answer = session.get(f"{url}{path}", params={"level": 1}, timeout=(5, CLIENT_READ_TIMEOUT_S))
+    except requests.RequestException:
+        return True  # reset, or delayed past the read timeout
+    if answer.status_code != 200:
+        return True
+    try:
+        data = answer.json()
+    except ValueError:
+        return True
+    if set(data) - {"bids", "asks", "sequence", "auction_mode", "auction", "time", "ask", "bid", "volume",
+                    "trade_id", "price", "size", "rfq_volume", "conversions_volume"}:  # fmt: skip
+        return True  # schema drift
+    if "bids" in data:
+        (bid, bid_size, _), (ask, ask_size, _) = data["bids"][0], data["asks"][0]
+        return Decimal(ask) <= Decimal(bid) or Decimal(bid_size) < 0 or Decimal(ask_size) < 0
+    return Decimal(data["ask"]) < Decimal(data["bid"]) or Decimal(data["size"]) < 0
+
+
+@pytest.mark.parametrize(("rate", "tolerance"), [(0.05, 0.03), (0.2, 0.05)])
+def test_chaos_rate_is_the_share_of_requests_that_fault(exchange_factory, http, rate, tolerance) -> None:
+    settings = small_settings(levels_per_side=300)
+    settings = dataclasses.replace(settings, exchange=dataclasses.replace(settings.exchange, read_timeout_s=1.0))
+    exchange = exchange_factory(chaos=rate, seed=21, settings=settings)  # delay faults: 1 + 5 s
+    paths = [f"/products/{pid}/{endpoint}" for pid in ("BTC-USD", "ETH-USD", "ADA-USD", "SOL-USD")
+             for endpoint in ("book", "ticker")]  # fmt: skip
+    outcomes = [_faulted(http, exchange.url, paths[i % len(paths)]) for i in range(300)]
+    share = sum(outcomes) / len(outcomes)
+    served = sum(f["hits"] for f in exchange.faults.list())
+    assert abs(share - rate) <= tolerance, (share, rate)
+    assert served == sum(outcomes)  # every fault the exchange served, the client saw
+    assert exchange.stats()["chaos"] == rate
+    assert http.get(f"{exchange.url}/products").status_code == 200  # only market data is touched

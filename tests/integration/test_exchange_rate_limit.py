@@ -12,7 +12,7 @@ from crypto_insights.exchange.throttle import ClientThrottle
 
 
 def test_burst_then_429_then_refill(exchange_factory, http) -> None:
-    exchange = exchange_factory(rate_limit=1, burst=3)
+    exchange = exchange_factory(rate_limit=1, burst=3, control=True)
     statuses = [http.get(f"{exchange.url}/products/BTC-USD/book").status_code for _ in range(5)]
     assert statuses == [200, 200, 200, 429, 429]
     refused = http.get(f"{exchange.url}/products")

@@ -140,4 +140,4 @@ def test_a_slow_request_costs_neither_other_coins_nor_later_slots(airflow_db, ex
     # the later slots were fetched on their own boundaries, not after the hung request
     lag = rows(warehouse_db, "select max(extract(epoch from requested_at - slot_at)) from raw.coinbase_book_snapshots "
                              "where slot_at > %s", (first,))
-    assert lag[0][0] < 3, lag
+    assert lag[0][0] < settings.ingest.slot_seconds / 2, lag  # a hung request would have cost the whole slot

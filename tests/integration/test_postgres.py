@@ -1,4 +1,5 @@
-"""The embedded PostgreSQL: started by the project, as an unprivileged user, with DESIGN §3's roles."""
+"""The embedded PostgreSQL: started by the project, as an unprivileged user, with the roles of
+docs/architecture.md#databases-and-roles."""
 
 from __future__ import annotations
 
@@ -11,7 +12,9 @@ from pathlib import Path
 import psycopg2
 import pytest
 
+from crypto_insights.postgres import bootstrap as bootstrap_module
 from crypto_insights.postgres.binaries import BinariesNotFound, find_binaries
+from crypto_insights.postgres.bootstrap import READER_CONNECTION_LIMIT, bootstrap
 from crypto_insights.postgres.connection import DatabaseNotConfigured, endpoint
 from crypto_insights.postgres.server import EmbeddedPostgres
 
@@ -70,6 +73,38 @@ def test_roles_follow_design(warehouse_db: str) -> None:
         query("reader", warehouse_db, "create table public.nope (x int)")
     with pytest.raises(psycopg2.errors.InsufficientPrivilege):
         query("reader", warehouse_db, "select * from raw.t")
+
+
+def test_reader_statements_time_out(pg: EmbeddedPostgres, warehouse_db: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every reader session gets the role's statement_timeout; a statement running past it is cancelled."""
+    assert query("reader", warehouse_db, "show statement_timeout") == [("30s",)]
+    assert query("transform", warehouse_db, "show statement_timeout") == [("0",)]  # dbt's long builds are not cut
+    monkeypatch.setattr(bootstrap_module, "READER_STATEMENT_TIMEOUT", "1s")  # the same mechanism, a shorter wait
+    try:
+        bootstrap(endpoint("admin"), pg.load_state().passwords, warehouse_db=warehouse_db)
+        with pytest.raises(psycopg2.errors.QueryCanceled, match="statement timeout"):
+            query("reader", warehouse_db, "select pg_sleep(3)")
+        assert query("reader", warehouse_db, "select 1 from pg_sleep(0.2)") == [(1,)]
+    finally:
+        monkeypatch.undo()
+        bootstrap(endpoint("admin"), pg.load_state().passwords, warehouse_db=warehouse_db)
+    assert query("reader", warehouse_db, "show statement_timeout") == [("30s",)]
+
+
+def test_reader_connections_are_limited(warehouse_db: str) -> None:
+    """At most READER_CONNECTION_LIMIT reader sessions at once: one more is refused, other roles still connect."""
+    assert query("admin", "postgres", "select rolconnlimit from pg_roles where rolname = 'crypto_reader'") == [
+        (READER_CONNECTION_LIMIT,)]
+    kwargs = endpoint("reader", warehouse_db).connect_kwargs()
+    held = [psycopg2.connect(**kwargs) for _ in range(READER_CONNECTION_LIMIT)]
+    try:
+        with pytest.raises(psycopg2.OperationalError, match="too many connections for role"):
+            psycopg2.connect(**kwargs)
+        assert query("transform", warehouse_db, "select 1") == [(1,)]
+    finally:
+        for conn in held:
+            conn.close()
+    assert query("reader", warehouse_db, "select 1") == [(1,)]
 
 
 def test_application_databases_exist(pg: EmbeddedPostgres) -> None:

@@ -5,10 +5,10 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime
 from decimal import Decimal
-from pathlib import Path
 from typing import Any
 
 import pytest
+from tests.support.coinbase_fixtures import coinbase_capture_bytes
 
 from crypto_insights.coinbase.client import validate_product_id
 from crypto_insights.coinbase.errors import (
@@ -22,19 +22,15 @@ from crypto_insights.coinbase.errors import (
 )
 from crypto_insights.coinbase.models import CallMeta, parse_book, parse_ticker
 
-# Verbatim captures of the public API (GET /products/BTC-USD/book?level=1, 2026-06-19), the same bytes as
-# /work/shared/fixtures/coinbase/book_level1_BTC-USD.json, embedded so the tests run from a fresh clone.
-BOOK_LEVEL1_BTC = (
-    b'{"bids":[["63217.42","0.00004377",1]],"asks":[["63217.43","0.24090999",8]],"sequence":130929351062,'
-    b'"auction_mode":false,"auction":null,"time":"2026-06-19T16:43:31.844642586Z"}'
-)
-# The ticker's documented live shape (fixtures README): all numbers strings, trade_id an int, rfq_volume
-# present and conversions_volume absent; values from the same minute's trades and stats captures.
+# The verbatim capture of the public API's GET /products/BTC-USD/book?level=1 (2026-06-19), from
+# tests/fixtures/coinbase/ (a missing file fails the tests).
+BOOK_LEVEL1_BTC = coinbase_capture_bytes("book_level1_BTC-USD.json")
+# The ticker's documented live shape (tests/fixtures/coinbase/README.md): all numbers strings, trade_id an int,
+# rfq_volume present and conversions_volume absent; values from the same minute's trades and stats captures.
 TICKER_BTC = (
     b'{"ask":"63217.43","bid":"63217.42","volume":"4918.33722403","trade_id":1040406590,'
     b'"price":"63212.97","size":"0.00003219","time":"2026-06-19T16:43:33.739704Z","rfq_volume":"31.625279"}'
 )
-SHARED_FIXTURES = Path("/work/shared/fixtures/coinbase")
 
 
 def book_payload(**changes: Any) -> dict[str, Any]:
@@ -57,11 +53,6 @@ def walk(value: Any):
     elif isinstance(value, list):
         for v in value:
             yield from walk(v)
-
-
-@pytest.mark.skipif(not SHARED_FIXTURES.is_dir(), reason="the shared fixtures folder is not on this machine")
-def test_embedded_capture_is_the_shared_fixture() -> None:
-    assert (SHARED_FIXTURES / "book_level1_BTC-USD.json").read_bytes().strip() == BOOK_LEVEL1_BTC
 
 
 # -- book -----------------------------------------------------------------------------------------------

@@ -109,10 +109,11 @@ def test_band_and_order_size_columns_follow_the_config(rendered) -> None:
 
 
 def test_adding_a_symbol_adds_its_files_and_changes_no_other(rendered) -> None:
-    xrp = replace(SETTINGS.symbols[-1], product_id="XRP-USD")
-    grown = render_bundle(replace(SETTINGS, symbols=(*SETTINGS.symbols, xrp)), WAREHOUSE)
+    assert "NEW-USD" not in SETTINGS.product_ids
+    new = replace(SETTINGS.symbols[-1], product_id="NEW-USD")
+    grown = render_bundle(replace(SETTINGS, symbols=(*SETTINGS.symbols, new)), WAREHOUSE)
     added = set(grown.files) - set(rendered.files)
-    assert added == {f"charts/XRP-USD/{k}.yaml" for k in CHART_KEYS} | {"dashboards/XRP-USD_order_book.yaml"}
+    assert added == {f"charts/NEW-USD/{k}.yaml" for k in CHART_KEYS} | {"dashboards/NEW-USD_order_book.yaml"}
     assert all(grown.files[name] == text for name, text in rendered.files.items())
 
 
@@ -166,4 +167,73 @@ def test_superset_config_needs_its_secrets_and_caches_shorter_than_the_refresh(m
 def test_templates_are_all_used() -> None:
     templates = {p.relative_to(ASSETS_DIR).as_posix() for p in Path(ASSETS_DIR).rglob("*.j2")}
     assert "dashboards/order_book.yaml.j2" in templates and "_macros.j2" in templates
-    assert len([t for t in templates if t.startswith("charts/")]) == len(CHART_KEYS) == 12
+    assert len([t for t in templates if t.startswith("charts/")]) == len(CHART_KEYS) == 16
+
+
+# ------------------------------------------------------------------------------------------------- the trade tape
+TRADE_CHARTS = {  # chart template -> (dataset it reads, its metrics)
+    "trade_vwap": ("fct_order_book_30s", ["mid", "taker_buy_vwap", "taker_sell_vwap"]),
+    "taker_volume": ("fct_trades_30s", ["taker_buy_volume_usd", "taker_sell_volume_usd"]),
+    "order_flow": ("fct_trades_30s", ["order_flow_imbalance"]),
+    "whale_trades": ("fct_whale_trades", None),
+}
+
+
+def _dataset(rendered, key: str) -> dict:
+    return _load(rendered, f"datasets/crypto_warehouse/{key}.yaml")
+
+
+def test_uuids_never_move(rendered) -> None:
+    """Superset finds existing objects by uuid: these were imported before and must keep theirs."""
+    assert asset_uuid("dashboard", "BTC-USD", "order_book") == "3400803f-ae9e-5a5a-8eb4-d24f586464ff"
+    assert asset_uuid("chart", "BTC-USD", "price") == "692db854-bd0d-54f3-9245-738cac454257"
+    assert _dataset(rendered, "fct_order_book_30s")["uuid"] == "5ef1d033-8cf3-529f-b239-176c5091ecba"
+    for key in TRADE_CHARTS:
+        assert _load(rendered, f"charts/BTC-USD/{key}.yaml")["uuid"] == asset_uuid("chart", "BTC-USD", key)
+
+
+def test_every_coin_shows_its_trade_tape(rendered) -> None:
+    datasets = {_load(rendered, n)["uuid"]: _load(rendered, n) for n in rendered.files if n.startswith("datasets/")}
+    for symbol in SETTINGS.symbols:
+        for key, (dataset_key, metrics) in TRADE_CHARTS.items():
+            chart = _load(rendered, f"charts/{symbol.product_id}/{key}.yaml")
+            dataset = datasets[chart["dataset_uuid"]]
+            assert dataset["table_name"] == dataset_key and dataset["schema"] == "marts", key
+            if metrics is not None:
+                assert chart["params"]["metrics"] == metrics, key
+        whales = _load(rendered, f"charts/{symbol.product_id}/whale_trades.yaml")
+        assert f"${symbol.whale_trade_floor_usd}" in whales["description"]
+        assert {"traded_at", "taker_side", "notional", "whale_rule"} <= set(whales["params"]["all_columns"])
+
+
+def test_trade_datasets_are_plain_marts_and_their_metrics_use_their_columns(rendered) -> None:
+    for key in ("fct_trades_30s", "fct_whale_trades", "fct_order_book_30s"):
+        dataset = _dataset(rendered, key)
+        assert (dataset["table_name"], dataset["sql"]) == (key, None), "a physical dataset: the mart as it is"
+        columns = {c["column_name"] for c in dataset["columns"]}
+        for metric in dataset["metrics"]:
+            used = set(re.findall(r"[a-z_0-9]+", metric["expression"].lower())) - {"sum", "avg", "max", "nullif",
+                                                                                "count"}  # fmt: skip
+            assert used - {"0"} <= columns, (key, metric["metric_name"], used - columns)
+
+
+def test_vwap_means_the_trade_vwap_and_the_book_keeps_its_depth_weighted_name(rendered) -> None:
+    for name, text in rendered.files.items():
+        assert "VWAP by side" not in text, name
+        for line in text.splitlines():
+            if "VWAP" in line:
+                assert "taker" in line.lower() or "trade" in line.lower(), (name, line)
+    price = _load(rendered, "charts/BTC-USD/price.yaml")
+    assert "depth-weighted" in price["slice_name"] and "VWAP" not in price["slice_name"]
+    book = {m["metric_name"]: m for m in _dataset(rendered, "fct_order_book_30s")["metrics"]}
+    assert book["taker_buy_vwap"]["expression"] == "SUM(taker_buy_quote_volume) / NULLIF(SUM(taker_buy_base_volume), 0)"
+    assert "depth-weighted" in book["bid_depth_weighted_price"]["verbose_name"]
+
+
+def test_order_flow_sits_beside_the_book_imbalance(rendered) -> None:
+    dashboard = _load(rendered, "dashboards/BTC-USD_order_book.yaml")
+    rows = [node["children"] for node in dashboard["position"].values()
+            if isinstance(node, dict) and node.get("type") == "ROW"]  # fmt: skip
+    assert ["CHART-intent", "CHART-order-flow"] in rows
+    colors = dashboard["metadata"]["label_colors"]
+    assert colors["taker_buy_volume_usd"] == colors["buy"] and colors["taker_sell_vwap"] == colors["sell"]

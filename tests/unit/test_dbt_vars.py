@@ -26,6 +26,20 @@ def test_every_configured_symbol_and_kpi_setting_reaches_dbt() -> None:
     assert value["wall_persist_slots"] == settings.kpis.wall_persist_slots
 
 
+def test_the_trade_settings_reach_dbt_exactly() -> None:
+    settings = load_settings()
+    value = dbt_vars(settings)
+    assert {p["product_id"]: Decimal(p["whale_trade_floor_usd"]) for p in value["products"]} == {
+        s.product_id: s.whale_trade_floor_usd for s in settings.symbols}
+    assert (Decimal(value["whale_trade_k"]), value["whale_trade_lookback_minutes"]) == (
+        settings.kpis.whale_trade_k, settings.kpis.whale_trade_lookback_minutes)
+    assert Decimal(value["trade_mid_warn_pct"]) == settings.kpis.trade_mid_warn_pct
+    assert value["trades_backfill_hours"] == settings.ingest.trades_backfill_hours
+    odd = dataclasses.replace(settings, kpis=dataclasses.replace(settings.kpis, whale_trade_k=Decimal("12.50"),
+                                                                 trade_mid_warn_pct=Decimal("0.50")))
+    assert (dbt_vars(odd)["whale_trade_k"], dbt_vars(odd)["trade_mid_warn_pct"]) == ("12.5", "0.5")  # exact text
+
+
 def test_bands_are_whole_buckets_with_bps_labels() -> None:
     value = dbt_vars(load_settings())
     assert [(b["label"], b["buckets"]) for b in value["bands"]] == [

@@ -26,7 +26,8 @@ def positive(text) -> Decimal | None:
 
 
 def reference(bids, asks, *, top: int, band_pct: Decimal, bps: int) -> dict:
-    """DESIGN §4 taken literally, one level at a time: no bisect, no bulk checks, no prefix runs."""
+    """docs/architecture.md#edge-reduction taken literally, one level at a time: no bisect, no bulk checks, no
+    prefix runs."""
     out = {}
     with localcontext(EXACT):
         sides = {}

@@ -13,17 +13,20 @@
 {%- set bands = setting('bands') -%}
 {%- set sizes = setting('slippage') -%}
 {%- set dw_buckets = band_buckets(var('depth_weighted_band_pct')) -%}
+{#- The newest slot whose levels this run staged: a book landing while dbt runs (after the levels table was built)
+    waits for the next run instead of being measured without its levels. -#}
+{%- set staged_through = latest_timestamp(ref('stg_coinbase__book_levels')) -%}
 
--- One row per product per slot with every per-snapshot KPI of DESIGN §5: touch, mid, spread, microprice, depth
--- per band and side (exact sums of profile buckets), imbalance (top 10 levels and per band), depth-weighted price
--- by side, and slippage per configured order size and side (walking the kept levels, then the buckets beyond).
--- Crossed books are kept and flagged (is_crossed); the marts leave them out of every KPI.
+-- One row per product per slot with every per-snapshot KPI (docs/architecture.md#kpi-definitions): touch, mid,
+-- spread, microprice, depth per band and side (exact sums of profile buckets), imbalance (top 10 levels and per
+-- band), depth-weighted price by side, and slippage per configured order size and side (walking the kept levels,
+-- then the buckets beyond). Crossed books are kept and flagged (is_crossed); the marts leave them out of every KPI.
 with
 
 book_snapshots as (
 
     select * from {{ ref('stg_coinbase__book_snapshots') }}
-    where true {{- since(cutoff) }}
+    where true {{- since(cutoff) }} {{- before(staged_through, inclusive=true) }}
 
 ),
 
@@ -200,7 +203,9 @@ measured as (
         fills_pivoted.sell_fill_price_{{ size.label }}{{ "," if not loop.last }}
         {%- endfor %}
     from book_snapshots
-    inner join touch
+    -- a book without a valid kept level on a side has no touch: it stays, flagged below like a crossed book, so
+    -- every staged snapshot is measured (and counted by fct_data_quality) or dropped from the KPIs by a rule
+    left join touch
         on book_snapshots.product_id = touch.product_id
         and book_snapshots.slot_at = touch.slot_at
     left join band_depths
@@ -219,7 +224,7 @@ final as (
         product_id,
         source,
         sequence,
-        -- booleans
+        -- booleans: crossed (best bid >= best ask), or a side without a valid kept level
         coalesce(is_crossed, false) or best_bid is null or best_ask is null as is_crossed,
         -- numerics: touch
         best_bid,

@@ -11,10 +11,11 @@
 
 {%- set cutoff = incremental_cutoff('slot_at') -%}
 
--- Whale walls per snapshot (DESIGN §5): a level whose notional >= max(whale_k x the median level notional on that
--- side within whale_median_band_pct of mid, the coin's whale_floor_usd). Near walls are kept levels; past them a
--- tail bucket proves a wall when even its average level reaches the threshold (its largest level is at least the
--- average), reported at the bucket's average price with that average notional. Crossed books are left out.
+-- Whale walls per snapshot (docs/architecture.md#whale-walls): a level whose notional >= max(whale_k x the median level
+-- notional on that side within whale_median_band_pct of mid, the coin's whale_floor_usd). Near walls are kept
+-- levels; past them a tail bucket proves a wall when even its average level reaches the threshold (its largest
+-- level is at least the average), reported at the bucket's average price with that average notional. Crossed books
+-- are left out.
 with
 
 book_snapshots as (

@@ -13,13 +13,16 @@
 {%- set window_seconds = setting('window_seconds') -%}
 {%- set slot_seconds = setting('slot_seconds') -%}
 {%- set slots_per_window = (window_seconds / slot_seconds) | int -%}
-{%- set cutoff = incremental_cutoff('window_start', align_seconds=window_seconds) -%}
+{#- its lookback, or back to the window of the oldest print fetched since (the trade figures join below) -#}
+{%- set cutoff = trades_cutoff(ref('stg_coinbase__trades'), 'window_start', window_seconds, 'window_start') -%}
 {%- set bands = setting('bands') -%}
 {%- set sizes = setting('slippage') -%}
 
--- The order book per product per 30 s window (DESIGN §5): OHLC of mid, the last ticker, mean KPIs over the
--- window's uncrossed snapshots, the intent label of the mean top-10 imbalance, distinct walls, and completeness
--- (snapshots landed / slots expected; the window still filling expects only the slots up to the latest landed).
+-- The order book per product per 30 s window (docs/architecture.md#windows-and-completeness): OHLC of mid, the last
+-- ticker, mean KPIs over the window's uncrossed snapshots, the intent label of the mean top-10 imbalance, distinct
+-- walls, and completeness (snapshots landed / slots expected; the window still filling expects only the slots up to
+-- the latest landed). The window's trade figures (fct_trades_30s: VWAP and volume by taker side, order-flow
+-- imbalance, the largest print) sit beside them; a window without a print keeps its row, trade_count 0.
 with
 
 book_snapshots as (
@@ -40,6 +43,13 @@ walls as (
 
     select * from {{ ref('int_book_walls_detected') }}
     where true {{- since(cutoff) }}
+
+),
+
+trade_windows as (
+
+    select * from {{ ref('fct_trades_30s') }}
+    where true {{- since(cutoff, 'window_start') }}
 
 ),
 
@@ -195,7 +205,23 @@ final as (
         expected.expected_slots,
         {{ kpi_round('cast(book_windows.snapshot_count as numeric) / expected.expected_slots') }} as completeness,
         -- timestamps
-        book_windows.window_start
+        book_windows.window_start,
+        -- numerics: the trade tape (fct_trades_30s; NULL but trade_count when the window has no print)
+        coalesce(trade_windows.trade_count, 0) as trade_count,
+        trade_windows.taker_buy_count,
+        trade_windows.taker_sell_count,
+        trade_windows.taker_buy_base_volume,
+        trade_windows.taker_sell_base_volume,
+        trade_windows.taker_buy_quote_volume,
+        trade_windows.taker_sell_quote_volume,
+        trade_windows.vwap,
+        trade_windows.taker_buy_vwap,
+        trade_windows.taker_sell_vwap,
+        trade_windows.order_flow_imbalance,
+        trade_windows.largest_trade_id,
+        trade_windows.largest_trade_taker_side,
+        trade_windows.largest_trade_price,
+        trade_windows.largest_trade_notional
 
     from book_windows
     cross join latest_slot
@@ -212,6 +238,9 @@ final as (
     left join wall_windows
         on book_windows.product_id = wall_windows.product_id
         and book_windows.window_start = wall_windows.window_start
+    left join trade_windows
+        on book_windows.product_id = trade_windows.product_id
+        and book_windows.window_start = trade_windows.window_start
 
 )
 

@@ -3,10 +3,11 @@
 {%- set bucket_pct = setting('support_resistance_bucket_pct') -%}
 {%- set max_buckets = ((setting('profile_band_pct') | float) / (bucket_pct | float)) | round(0, 'floor') | int -%}
 
--- Support and resistance at each product's latest uncrossed slot (DESIGN §5): the resting notional of the last
--- support_resistance_lookback_minutes (kept levels, then tail buckets at their average price) in price buckets of
--- support_resistance_bucket_pct of the latest mid, averaged per slot; the strongest buckets below mid are support,
--- above it resistance, with strength = bucket notional / the median bucket notional on that side.
+-- Support and resistance at each product's latest uncrossed slot (docs/architecture.md#support-and-resistance): the
+-- resting notional of the last support_resistance_lookback_minutes (kept levels, then tail buckets at their average
+-- price) in price buckets of support_resistance_bucket_pct of the latest mid, averaged per slot; the strongest
+-- buckets below mid are support, above it resistance, with strength = bucket notional / the median bucket notional
+-- on that side.
 with
 
 book_snapshots as (

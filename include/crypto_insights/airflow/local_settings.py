@@ -3,7 +3,8 @@ through the one-line shim `crypto_insights.stack.airflow_env` writes to $AIRFLOW
 
 The scheduler imports dbt once, at start-up. The LocalExecutor forks its workers from the scheduler and each task
 process from a worker, so every `crypto_transform` micro-batch then starts dbt without importing it: ~1.3 s less
-on the way from a landed window to the marts (DESIGN §9 freshness), for ~100 MB the forks share copy-on-write.
+on the way from a landed window to the marts (docs/architecture.md#cadence-and-freshness), for ~100 MB the forks
+share copy-on-write.
 The other Airflow processes never run dbt and do not pay for it.
 """
 

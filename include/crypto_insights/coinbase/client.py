@@ -36,6 +36,7 @@ from crypto_insights.coinbase.errors import (
 )
 from crypto_insights.coinbase.models import BookResponse, CallMeta, TickerResponse, parse_book, parse_ticker
 from crypto_insights.coinbase.rate_limit import TokenBucket
+from crypto_insights.coinbase.trades import MAX_LIMIT, TradesPage, parse_trades
 from crypto_insights.config import SYMBOL_PATTERN, ExchangeSettings
 
 log = logging.getLogger(__name__)
@@ -218,6 +219,20 @@ class CoinbaseClient:
         pid = validate_product_id(product_id)
         data, meta, body = self._get_json(f"/products/{pid}/ticker", product_id=pid, deadline=deadline)
         return parse_ticker(pid, data, meta, body)
+
+    def get_trades(
+        self, product_id: str, *, limit: int = MAX_LIMIT, after: int | None = None, deadline: float | None = None
+    ) -> TradesPage:
+        """``GET /products/{id}/trades``: the newest ``limit`` prints, or those older than ``after`` (newest first)."""
+        pid = validate_product_id(product_id)
+        if not 1 <= limit <= MAX_LIMIT:
+            raise ValueError(f"trades limit must be 1..{MAX_LIMIT}, got {limit!r}")
+        params: dict[str, Any] = {"limit": limit}
+        if after is not None:
+            params["after"] = int(after)
+        data, meta, body = self._get_json(f"/products/{pid}/trades", params=params, product_id=pid,
+                                          deadline=deadline)  # fmt: skip
+        return parse_trades(pid, data, meta, body)
 
     def close(self) -> None:
         if self._owns_session:

@@ -43,12 +43,15 @@ def _stop(args: argparse.Namespace) -> int:
 
 
 def _status(args: argparse.Namespace) -> int:
-    from crypto_insights.dashboards.server import SUPERSET, base_url
+    from crypto_insights.dashboards.server import SUPERSET, UP, base_url
+    from crypto_insights.stack.supervisor import Supervisor
 
-    if SUPERSET.is_running():
-        print(f"running pid {SUPERSET.pid()} on {base_url()}")
+    supervisor = Supervisor()
+    state = supervisor.state(SUPERSET)
+    if state in UP:
+        print(f"{state.lower()} pid {supervisor.pid(SUPERSET)} on {base_url()} (log {supervisor.log_file(SUPERSET)})")
         return 0
-    print("not running")
+    print("not running" if state == "STOPPED" else f"not running ({state.lower()})")
     return 3
 
 
@@ -82,7 +85,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     boot.add_argument("--no-prune", action="store_true", help="keep dashboards of symbols no longer configured")
     boot.set_defaults(func=_bootstrap)
 
-    start = actions.add_parser("start", help="start the web server in the background (127.0.0.1)")
+    start = actions.add_parser("start", help="start the web server under supervisord (127.0.0.1)")
     start.add_argument("--port", type=int, default=None, help="default $CRYPTO_INSIGHTS_SUPERSET_PORT or 8088")
     start.add_argument("--workers", type=int, default=None, help="gunicorn workers (default 2)")
     start.add_argument("--no-wait", action="store_true", help="return without waiting for /health")

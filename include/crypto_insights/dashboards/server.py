@@ -1,7 +1,7 @@
 """The Superset web server: gunicorn from Superset's venv on 127.0.0.1, in the background (demo) or foreground.
 
-Background: a `ManagedProcess` ("superset") in its own process group, with a pid file and a log under `.local/`,
-so `crypto-insights demo down` / `superset stop` end the master and its workers together.
+Background: the program "superset" of the home's supervisord (`crypto_insights.stack.supervisor`), which restarts
+it when it dies, stops the master and its workers together and rotates its log (`.local/logs/superset.log`).
 Size: 2 workers x 4 threads by default (~0.5 GB); ``CRYPTO_INSIGHTS_SUPERSET_WORKERS`` changes the workers.
 """
 
@@ -16,11 +16,12 @@ import requests
 
 from crypto_insights.dashboards.environment import superset_bin, superset_environment, superset_home
 from crypto_insights.stack.ports import is_free, port
-from crypto_insights.stack.processes import ManagedProcess
+from crypto_insights.stack.supervisor import Program, Supervisor
 
 log = logging.getLogger(__name__)
 
-SUPERSET = ManagedProcess("superset")
+SUPERSET = "superset"  # the supervised program's name
+UP = ("STARTING", "RUNNING")
 WORKERS_ENV = "CRYPTO_INSIGHTS_SUPERSET_WORKERS"
 THREADS = 4
 
@@ -58,8 +59,15 @@ def base_url(bind_port: int | None = None) -> str:
     return f"http://127.0.0.1:{bind_port or port('superset')}"
 
 
-def wait_healthy(url: str, process: ManagedProcess | None = None, timeout_s: float = 120.0) -> float:
-    """Poll `/health` until it answers 200; returns the seconds waited. Fails early when the process died."""
+def superset_program(bind_port: int, *, workers: int | None = None, env: dict[str, str] | None = None) -> Program:
+    """gunicorn as a supervised program: started last and stopped first of the demo's (priority 300)."""
+    return Program(tuple(gunicorn_argv(bind_port, workers=workers)), superset_environment(env), cwd=superset_home(),
+                   startsecs=5, stopwaitsecs=15, priority=300)  # fmt: skip
+
+
+def wait_healthy(url: str, supervisor: Supervisor | None = None, timeout_s: float = 120.0) -> float:
+    """Poll `/health` until it answers 200; returns the seconds waited. Fails early when supervisord saw the
+    web server exit while starting."""
     started = time.monotonic()
     while time.monotonic() - started < timeout_s:
         try:
@@ -67,34 +75,47 @@ def wait_healthy(url: str, process: ManagedProcess | None = None, timeout_s: flo
                 return time.monotonic() - started
         except requests.RequestException:
             pass
-        if process is not None and not process.is_running():
-            raise SupersetStartError(f"Superset exited while starting; last lines of {process.log_file}:\n"
-                                     f"{process.log_tail()}")
+        if supervisor is not None and (state := supervisor.state(SUPERSET)) not in UP:
+            raise SupersetStartError(f"Superset exited while starting ({state}); last lines of "
+                                     f"{supervisor.log_file(SUPERSET)}:\n{supervisor.log_tail(SUPERSET)}")
         time.sleep(0.25)
-    tail = process.log_tail() if process else ""
+    tail = supervisor.log_tail(SUPERSET) if supervisor else ""
     raise SupersetStartError(f"Superset did not answer {url}/health within {timeout_s:.0f}s\n{tail}")
 
 
 def start(*, bind_port: int | None = None, workers: int | None = None, env: dict[str, str] | None = None,
           wait: bool = True, timeout_s: float = 120.0) -> Started:
-    """Start the web server in the background (no-op when it already runs); waits for /health unless told not."""
+    """Start the web server under supervisord (no-op when it already runs so); waits for /health unless told not.
+    A start that fails is undone: supervisord would otherwise retry it for ever."""
     bind_port = bind_port or port("superset")
     url = base_url(bind_port)
-    if SUPERSET.is_running():
-        return Started(url, SUPERSET.pid() or 0, 0.0)
-    if not is_free(bind_port):
+    supervisor = Supervisor()
+    if supervisor.state(SUPERSET) not in UP and not is_free(bind_port):
         raise SupersetStartError(f"port {bind_port} is taken: set CRYPTO_INSIGHTS_SUPERSET_PORT to a free one")
     spawned = time.monotonic()
-    pid = SUPERSET.start(gunicorn_argv(bind_port, workers=workers), superset_environment(env), cwd=superset_home())
-    log.info("Superset starting on %s (pid %s, log %s)", url, pid, SUPERSET.log_file)
+    restarted = SUPERSET in supervisor.ensure({SUPERSET: superset_program(bind_port, workers=workers, env=env)})
+    if not restarted and supervisor.state(SUPERSET) == "RUNNING":  # already up, as asked
+        return Started(url, supervisor.pid(SUPERSET) or 0, 0.0)
+    log.info("Superset starting on %s (pid %s, log %s)", url, supervisor.pid(SUPERSET),
+             supervisor.log_file(SUPERSET))
     if wait:
-        wait_healthy(url, SUPERSET, timeout_s)
-    return Started(url, pid, round(time.monotonic() - spawned, 3))
+        try:
+            wait_healthy(url, supervisor, timeout_s)
+        except SupersetStartError:
+            stop()
+            raise
+    return Started(url, supervisor.pid(SUPERSET) or 0, round(time.monotonic() - spawned, 3))
 
 
 def stop() -> bool:
-    """Stop the background web server and its workers; False when it was not running."""
-    return SUPERSET.stop()
+    """Stop the web server and its workers and drop it from supervisord, which exits when it has no program
+    left (a Superset started alone, as in the tests); False when it was not running."""
+    supervisor = Supervisor()
+    was_running = supervisor.state(SUPERSET) != "STOPPED"
+    supervisor.remove(SUPERSET)
+    if not supervisor.programs():
+        supervisor.shutdown()
+    return was_running
 
 
 def serve(*, host: str = "0.0.0.0", bind_port: int = 8088, workers: int | None = None) -> None:

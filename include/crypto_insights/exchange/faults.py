@@ -1,7 +1,12 @@
 """Faults switched on per request path: what the real exchange (or the network) does on a bad day.
 
 A fault matches a request path without its query string, exactly or as a glob (``/products/*/book``), and
-affects ``count`` matching requests (None: every one until cleared). Kinds and their parameters:
+affects ``count`` matching requests (None: every one until cleared). With a ``probability`` it affects each
+matching request with that probability only (``count`` then counts the affected ones). The draws come from the
+table's seeded RNG, one uniform number per request shared by all probabilistic faults matching it: they never
+stack on one request, and each affects its own share of requests as long as the shares on a path add up to at
+most 1. That is what ``chaos_faults`` relies on to make a given share of all requests fail. Kinds and their
+parameters:
 
 ==================  ========================================================================================
 ``rate_limit``      429 ``{"message":"Public rate limit exceeded"}``; ``retry_after`` (s) adds ``Retry-After``
@@ -23,6 +28,7 @@ from __future__ import annotations
 import fnmatch
 import itertools
 import json
+import random
 import threading
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -51,6 +57,26 @@ PARAMS: dict[str, dict[str, Any]] = {
 KINDS = tuple(PARAMS)
 ANSWERING_KINDS = ("reset", "rate_limit", "server_error")  # these replace the response
 BODY_KINDS = ("crossed_book", "negative_size", "missing_field", "extra_field")
+DEFAULT_FAULT_SEED = 7
+MARKET_DATA_PATHS = ("/products/*/book", "/products/*/ticker")
+SLOT_SECONDS = 10  # a Retry-After beyond this outlasts the slot the request was for
+
+# The chaos mix: (share of the faulted requests, kind, params). What the real exchange and the network do on a
+# bad day, each at least once in a few hundred requests. ``None`` retry_after is filled in from the slot length.
+CHAOS_MIX: tuple[tuple[float, str, dict[str, Any]], ...] = (
+    (0.12, "rate_limit", {"retry_after": 1}),  # short: the client waits and the slot still lands
+    (0.05, "rate_limit", {"retry_after": None}),  # longer than a slot: the slot is given up
+    (0.10, "server_error", {"status": 503}),
+    (0.05, "server_error", {"status": 502}),
+    (0.05, "server_error", {"status": 500, "message": "Internal server error"}),
+    (0.08, "delay", {}),  # past the client's read timeout
+    (0.10, "reset", {}),
+    (0.07, "malformed_json", {"mode": "truncate"}),
+    (0.05, "malformed_json", {"mode": "html"}),
+    (0.11, "extra_field", {}),  # schema drift: lands, the unknown field rescued
+    (0.10, "crossed_book", {"by_ticks": 1}),  # lands, flagged crossed
+    (0.12, "negative_size", {"levels": 3}),  # lands, those levels excluded
+)
 
 
 class FaultError(ValueError):
@@ -64,14 +90,18 @@ class Fault:
     kind: str
     count: int | None = None  # matching requests it still affects; None: until cleared
     params: dict[str, Any] = field(default_factory=dict)
-    hits: int = 0
+    hits: int = 0  # requests affected
+    probability: float | None = None  # None: every matching request
+    seen: int = 0  # matching requests, affected or not
 
     def matches(self, path: str) -> bool:
         return self.path == path or fnmatch.fnmatchcase(path, self.path)
 
     def as_dict(self) -> dict[str, Any]:
-        return {"id": self.id, "path": self.path, "fault": self.kind, "count": self.count, "hits": self.hits,
-                **self.params}  # fmt: skip
+        described = {"id": self.id, "path": self.path, "fault": self.kind, "count": self.count, "hits": self.hits}
+        if self.probability is not None:
+            described.update(probability=self.probability, seen=self.seen)
+        return {**described, **self.params}
 
 
 def _number(kind: str, name: str, value: Any, *, integer: bool, minimum: float) -> Any:
@@ -118,23 +148,40 @@ def validate(kind: str, params: dict[str, Any], default_delay_s: float) -> dict[
     return out
 
 
-class FaultTable:
-    """Thread-safe: the HTTP handlers consume faults while tests and the control endpoint add them."""
+def _probability(value: Any) -> float | None:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 < value <= 1:
+        raise FaultError(f"probability must be a number in (0, 1], or omitted for 'every request'; got {value!r}")
+    return float(value)
 
-    def __init__(self, default_delay_s: float = 15.0) -> None:
+
+class FaultTable:
+    """Thread-safe: the HTTP handlers consume faults while tests and the control endpoint add them.
+
+    ``seed`` seeds the RNG of probabilistic faults: the same seed and the same order of requests affect the same
+    requests.
+    """
+
+    def __init__(self, default_delay_s: float = 15.0, seed: int = DEFAULT_FAULT_SEED) -> None:
         self.default_delay_s = default_delay_s
         self._lock = threading.Lock()
         self._faults: list[Fault] = []
         self._ids = itertools.count(1)
+        self._rng = random.Random(seed)
 
-    def add(self, path: str, kind: str, count: int | None = None, **params: Any) -> Fault:
-        """Switch a fault on for ``path`` (no query string; globs allowed) for ``count`` requests (None: all)."""
+    def add(
+        self, path: str, kind: str, count: int | None = None, probability: float | None = None, **params: Any
+    ) -> Fault:
+        """Switch a fault on for ``path`` (no query string; globs allowed) for ``count`` requests (None: all),
+        each matching request affected with ``probability`` (None: every one)."""
         if not isinstance(path, str) or not path.startswith("/") or "?" in path:
             raise FaultError(f"a fault path is a request path without query string, e.g. "
                              f"/products/BTC-USD/book; got {path!r}")  # fmt: skip
         if count is not None and (isinstance(count, bool) or not isinstance(count, int) or count < 1):
             raise FaultError(f"count must be a whole number >= 1, or omitted for 'until cleared'; got {count!r}")
-        fault = Fault(0, path, kind, count, validate(kind, params, self.default_delay_s))
+        fault = Fault(0, path, kind, count, validate(kind, params, self.default_delay_s),
+                      probability=_probability(probability))  # fmt: skip
         with self._lock:
             fault.id = next(self._ids)
             self._faults.append(fault)
@@ -161,21 +208,58 @@ class FaultTable:
             return len(self._faults)
 
     def take(self, path: str) -> list[Fault]:
-        """The faults that apply to a request for ``path``, each charged one use; spent ones are dropped."""
+        """The faults that apply to a request for ``path``, each charged one use; spent ones are dropped.
+
+        One uniform draw decides the probabilistic ones: the fault whose share of [0, 1) it falls into (in the
+        order they were added) applies, the others do not.
+        """
         taken = []
         with self._lock:
+            draw: float | None = None
+            floor = 0.0
             for fault in self._faults:
-                if fault.matches(path):
-                    fault.hits += 1
-                    taken.append(fault)
+                if not fault.matches(path):
+                    continue
+                fault.seen += 1
+                if fault.probability is not None:
+                    draw = self._rng.random() if draw is None else draw
+                    hit = floor <= draw < floor + fault.probability
+                    floor += fault.probability
+                    if not hit:
+                        continue
+                fault.hits += 1
+                taken.append(fault)
             self._faults = [f for f in self._faults if f.count is None or f.hits < f.count]
         return taken
+
+
+def chaos_faults(rate: float, slot_seconds: int = SLOT_SECONDS) -> list[tuple[str, str, float, dict[str, Any]]]:
+    """(path, kind, probability, params) of the chaos mix on the market-data paths: ≈``rate`` of all book and
+    ticker requests meet one fault of ``CHAOS_MIX`` (a Retry-After longer than a slot is ``slot_seconds`` + 5)."""
+    if isinstance(rate, bool) or not isinstance(rate, (int, float)) or not 0 < rate <= 1:
+        raise FaultError(f"the chaos rate is the share of requests to fault, in (0, 1]; got {rate!r}")
+    total = sum(share for share, _, _ in CHAOS_MIX)
+    faults = []
+    for path in MARKET_DATA_PATHS:
+        for share, kind, params in CHAOS_MIX:
+            filled = dict(params)
+            if kind == "rate_limit" and filled["retry_after"] is None:
+                filled["retry_after"] = slot_seconds + 5
+            faults.append((path, kind, rate * share / total, filled))
+    return faults
+
+
+def install_chaos(table: FaultTable, rate: float, slot_seconds: int = SLOT_SECONDS) -> list[Fault]:
+    """Switch the chaos mix on (until cleared) in ``table``; see ``chaos_faults``."""
+    return [table.add(path, kind, None, probability, **params)
+            for path, kind, probability, params in chaos_faults(rate, slot_seconds)]  # fmt: skip
 
 
 def parse_cli_fault(spec: str) -> tuple[str, str, int | None, dict[str, Any]]:
     """``PATH=KIND[:COUNT][,NAME=VALUE...]`` → (path, kind, count, params); VALUE is JSON, else a string.
 
-    e.g. ``/products/BTC-USD/book=server_error:3,status=502`` or ``/products/*/ticker=rate_limit,retry_after=2``.
+    e.g. ``/products/BTC-USD/book=server_error:3,status=502`` or ``/products/*/ticker=rate_limit,retry_after=2``;
+    ``probability=0.1`` among the parameters affects each matching request with that probability only.
     """
     path, sep, rest = spec.partition("=")
     if not sep or not rest or not path:

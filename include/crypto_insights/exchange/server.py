@@ -5,11 +5,17 @@ Public API (as on ``api.exchange.coinbase.com``): ``GET /products``, ``/products
 Every public request takes a token from its client IP's bucket (429 past the limit), then needs a
 ``User-Agent`` (400), then meets the faults set for its path (query string ignored).
 
-Control endpoint (no rate limit, no User-Agent needed, not counted):
+Control endpoint, only when asked for (``control=True``; the CLI's ``--control`` or
+``CRYPTO_INSIGHTS_EXCHANGE_CONTROL=1``), otherwise a 404 like any unknown path: anyone who can reach the port
+could otherwise switch faults on. No rate limit, no User-Agent needed, not counted:
 ``GET /_control/faults`` lists the faults; ``POST /_control/faults`` with
-``{"path": "/products/BTC-USD/book", "fault": "server_error", "count": 2, "status": 502}`` (or a list of such)
-adds them; ``DELETE /_control/faults`` clears all, ``DELETE /_control/faults/{id}`` one;
-``GET /_control/stats`` shows the mode, seed, book steps and requests served.
+``{"path": "/products/BTC-USD/book", "fault": "server_error", "count": 2, "status": 502}`` (or a list of such;
+``"probability": 0.1`` affects each matching request with that probability) adds them;
+``DELETE /_control/faults`` clears all, ``DELETE /_control/faults/{id}`` one;
+``GET /_control/stats`` shows the mode, seed, chaos rate, book steps and requests served.
+
+Chaos (``chaos=RATE``): the mix of ``faults.CHAOS_MIX`` on the book and ticker paths, so that about RATE of
+those requests fault, drawn from an RNG seeded with ``seed`` (a run can be reproduced).
 """
 
 from __future__ import annotations
@@ -33,6 +39,7 @@ from crypto_insights.exchange.faults import (
     FaultError,
     FaultTable,
     edit_body,
+    install_chaos,
     malformed,
 )
 from crypto_insights.exchange.market import GeneratedMarket
@@ -145,7 +152,7 @@ class _Handler(BaseHTTPRequestHandler):
         path, _, query = self.path.partition("?")
         try:
             body = self._read_body()
-            if path == CONTROL_PREFIX or path.startswith(CONTROL_PREFIX + "/"):
+            if self.server.exchange.control and (path == CONTROL_PREFIX or path.startswith(CONTROL_PREFIX + "/")):
                 self._control(method, path, body)
             else:
                 self._public(method, path, query)
@@ -257,6 +264,8 @@ class ExchangeServer:
     ``start()`` serves from a background thread (or use it as a context manager); ``url`` is the base URL to
     give the client; ``faults.add(path, kind, count=None, **params)`` switches a fault on.
     ``rate_limit``/``burst`` are per client IP (Coinbase: 10/s, burst 15); ``rate_limit=None`` lifts the limit.
+    ``control`` serves the fault-control endpoint (off: 404); ``chaos`` (a share in (0, 1]) switches the chaos mix
+    on; probabilistic faults draw from an RNG seeded with ``seed``.
     """
 
     def __init__(
@@ -269,13 +278,19 @@ class ExchangeServer:
         replay_dir: str | Path | None = None,
         rate_limit: float | None = PUBLIC_RATE_LIMIT,
         burst: int | None = PUBLIC_BURST,
+        control: bool = False,
+        chaos: float | None = None,
     ) -> None:
         self.settings = settings if settings is not None else load_settings()
         self.seed = seed
+        self.control = control
+        self.chaos = chaos
         self.market: GeneratedMarket | ReplayMarket = (
             ReplayMarket(Path(replay_dir), self.settings) if replay_dir else GeneratedMarket(self.settings, seed)
         )
-        self.faults = FaultTable(default_delay_s=self.settings.exchange.read_timeout_s + 5)
+        self.faults = FaultTable(default_delay_s=self.settings.exchange.read_timeout_s + 5, seed=seed)
+        if chaos:
+            install_chaos(self.faults, chaos, self.settings.ingest.slot_seconds)
         self.throttle = ClientThrottle(rate_limit, burst)
         self.requests_served: Counter[str] = Counter()  # public requests received, by path
         self.responses: Counter[int] = Counter()  # by status; 0 = connection reset by a fault
@@ -346,7 +361,7 @@ class ExchangeServer:
     def stats(self) -> dict[str, Any]:
         with self._stats_lock:
             return {
-                "mode": self.mode, "seed": self.seed if self.mode == "generated" else None,
+                "mode": self.mode, "seed": self.seed if self.mode == "generated" else None, "chaos": self.chaos,
                 "products": list(self.market.product_ids), "book_steps": self.book_steps(),
                 "requests_served": dict(self.requests_served),
                 "responses": {str(k): v for k, v in sorted(self.responses.items())},

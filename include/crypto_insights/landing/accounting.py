@@ -17,7 +17,7 @@ from crypto_insights.config import Settings
 from crypto_insights.landing.slots import floor_slot, source_label
 
 log = logging.getLogger(__name__)
-LOCK_ID = 7_346_222  # pg_advisory_xact_lock key: one sweep at a time
+LOCK_ID = 7_346_223  # pg_advisory_xact_lock key: one sweep at a time
 MISSED_REASON = "no landing task reached this slot (the pipeline was stopped, restarting or retrying)"
 
 _SWEEP = """

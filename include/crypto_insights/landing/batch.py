@@ -28,7 +28,7 @@ TICKER_COLUMNS = (
 )  # fmt: skip
 ERROR_COLUMNS = (
     "product_id", "slot_at", "endpoint", "source", "error_kind", "reason", "http_status", "attempts",
-    "body_excerpt",
+    "body_excerpt", "first_trade_id", "last_trade_id",
 )  # fmt: skip
 JSON_COLUMNS = frozenset({"bids", "asks", "profile", "_rescued_data"})
 BODY_EXCERPT_CHARS = 2000
@@ -55,11 +55,11 @@ def _iso(ts: datetime) -> str:
 
 
 def error_kind(exc: BaseException) -> str:
-    """`ExchangeUnavailable` -> `exchange_unavailable`: the error's class names the rule it broke."""
-    return re.sub(r"(?<!^)(?=[A-Z])", "_", type(exc).__name__).lower()
+    """`ExchangeUnavailable` -> `exchange_unavailable`, `ExchangeHTTPError` -> `exchange_http_error`."""
+    return re.sub(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])", "_", type(exc).__name__).lower()
 
 
-def _error_row(product_id: str, slot_at: str, endpoint: str, source: str, exc: BaseException) -> dict:
+def error_row(product_id: str, slot_at: str, endpoint: str, source: str, exc: BaseException) -> dict:
     excerpt = getattr(exc, "body_excerpt", None)
     if isinstance(excerpt, bytes):
         excerpt = excerpt.decode("utf-8", errors="replace")
@@ -114,13 +114,13 @@ def build_batch(slot_at: datetime, results: list[Any], settings: Settings, sourc
                 )  # fmt: skip
                 batch.books.append(_book_row(result.book, reduced, slot, source, settings))
             except InvalidBook as exc:
-                batch.errors.append(_error_row(pid, slot, "book", source, exc))
+                batch.errors.append(error_row(pid, slot, "book", source, exc))
         elif result.book_error is not None:
-            batch.errors.append(_error_row(pid, slot, "book", source, result.book_error))
+            batch.errors.append(error_row(pid, slot, "book", source, result.book_error))
         if result.ticker is not None:
             batch.tickers.append(_ticker_row(result.ticker, slot, source))
         elif result.ticker_error is not None:
-            batch.errors.append(_error_row(pid, slot, "ticker", source, result.ticker_error))
+            batch.errors.append(error_row(pid, slot, "ticker", source, result.ticker_error))
     return batch
 
 

@@ -21,6 +21,7 @@ from psycopg2.extensions import connection as Connection
 
 from crypto_insights.landing.batch import BOOK_COLUMNS, ERROR_COLUMNS, JSON_COLUMNS, TICKER_COLUMNS, SlotBatch
 from crypto_insights.landing.partitions import ensure_partitions
+from crypto_insights.landing.trades import TRADE_COLUMNS
 
 _ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
 
@@ -72,6 +73,21 @@ class CopyWriter:
         if self._conn is not None and not self._conn.closed:
             self._conn.close()
         self._conn = None
+
+    def trade_state(self, product_ids: Sequence[str]) -> dict[str, tuple[int | None, list]]:
+        return self._with_connection(lambda conn: trade_state(conn, product_ids))
+
+    def write_trades(self, batches: Sequence) -> int:
+        return self._with_connection(lambda conn: write_trades(conn, batches))
+
+    def _with_connection(self, work: Callable[[Connection], object]):
+        conn = self._connection()
+        try:
+            return work(conn)
+        except Exception:
+            if conn.closed:
+                self._conn = None
+            raise
 
     def write(self, batch: SlotBatch) -> WriteCounts:
         conn = self._connection()
@@ -132,3 +148,50 @@ def _copy_insert(cur, table: str, columns: Sequence[str], rows: list[dict], wher
     cur.execute(f"insert into raw.{table} ({column_list}) select {column_list} from {staging} as s {where} "
                 "on conflict do nothing")
     return cur.rowcount
+
+
+def trade_state(conn: Connection, product_ids: Sequence[str]) -> dict[str, tuple[int | None, list]]:
+    """Per product: the newest landed trade id and the open gaps (newest first)."""
+    from crypto_insights.landing.trades import Gap
+
+    state: dict[str, tuple[int | None, list]] = {pid: (None, []) for pid in product_ids}
+    with conn, conn.cursor() as cur:
+        for pid in product_ids:  # one index probe each: max() per product does not use the index on a group by
+            cur.execute("select max(trade_id) from raw.coinbase_trades where product_id = %s", (pid,))
+            state[pid] = (cur.fetchone()[0], [])
+        cur.execute("select product_id, after_id, down_to_id from raw.coinbase_trade_gaps "
+                    "where product_id = any(%s) order by after_id desc", (list(product_ids),))
+        for pid, after_id, down_to_id in cur.fetchall():
+            state[pid][1].append(Gap(pid, after_id, down_to_id))
+    return state
+
+
+def write_trades(conn: Connection, batches: Sequence) -> int:
+    """Land the prints, move the gaps and record the errors of one slot in one transaction; returns new prints."""
+    trades = [row for b in batches for row in b.trades]
+    errors = [row for b in batches for row in b.errors]
+    closed = [(b.product_id, after_id) for b in batches for after_id in b.closed_gaps]
+    kept = [g for b in batches for g in b.gaps_to_keep()]
+    with conn, conn.cursor() as cur:
+        days = sorted({datetime.fromisoformat(r["traded_at"]).date() for r in trades})
+        for day in days:
+            ensure_partitions(conn, day, days=1)
+        landed = _copy_insert(cur, "coinbase_trades", TRADE_COLUMNS, trades, _TRADE_NOT_LANDED)
+        if closed:
+            cur.execute("delete from raw.coinbase_trade_gaps as g using unnest(%s::text[], %s::bigint[]) "
+                        "as c (product_id, after_id) where g.product_id = c.product_id and g.after_id = c.after_id",
+                        tuple(map(list, zip(*closed, strict=True))))  # fmt: skip
+        for gap in kept:
+            cur.execute("insert into raw.coinbase_trade_gaps (product_id, after_id, down_to_id) values (%s, %s, %s) "
+                        "on conflict (product_id, after_id) do update set down_to_id = excluded.down_to_id",
+                        (gap.product_id, gap.after_id, gap.down_to_id))  # fmt: skip
+        _copy_insert(cur, "coinbase_ingest_errors", ERROR_COLUMNS, errors)
+    return landed
+
+
+# A print is landed once, by (product_id, trade_id), whatever its time says (the partition key is its time).
+_TRADE_NOT_LANDED = """
+where not exists (
+    select 1 from raw.coinbase_trades as t where t.product_id = s.product_id and t.trade_id = s.trade_id
+)
+"""

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
+from typing import TypeVar
 
 import psycopg2
 
@@ -19,6 +21,7 @@ from crypto_insights.landing.slots import source_label
 from crypto_insights.landing.spool import Spool
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 DATABASE_DOWN = (psycopg2.OperationalError, psycopg2.InterfaceError)
 
 
@@ -33,6 +36,8 @@ class LandingReport:
     spooled: bool = False
     replayed: int = 0  # spooled batches of earlier slots landed now
     quarantined: int = 0  # batches the database rejected, moved aside and recorded as `quarantined`
+    trades: int = 0  # prints landed (new ones: the tape is landed once by trade id)
+    trade_pages: int = 0
     failures: list[str] = field(default_factory=list)
 
     def as_dict(self) -> dict:
@@ -50,6 +55,11 @@ class Lander:
     def __init__(self, writer: CopyWriter, spool: Spool) -> None:
         self.writer, self.spool = writer, spool
         self._lock = threading.Lock()
+
+    def with_writer(self, work: Callable[[CopyWriter], T]) -> T:
+        """Run `work` on the writer while no slot lands (the writer's one connection is not shared)."""
+        with self._lock:
+            return work(self.writer)
 
     def drain(self) -> tuple[int, int]:
         """Land what the spool holds; returns (landed, quarantined). Raises while the database is down."""

@@ -10,7 +10,7 @@ from psycopg2 import sql
 from psycopg2.extensions import connection as Connection
 
 log = logging.getLogger(__name__)
-PARTITIONED_TABLES = ("coinbase_book_snapshots", "coinbase_tickers")
+PARTITIONED_TABLES = ("coinbase_book_snapshots", "coinbase_tickers", "coinbase_trades")
 LOCK_ID = 7_346_222
 _SUFFIX = re.compile(r"_p(\d{8})$")
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -14,11 +15,14 @@ from crypto_insights.config import Settings, load_settings
 from crypto_insights.landing.accounting import account_gaps
 from crypto_insights.landing.batch import missed_slot_batch
 from crypto_insights.landing.copy_writer import CopyWriter
-from crypto_insights.landing.lander import Lander, LandingReport, land_slot, spool_dir
+from crypto_insights.landing.lander import DATABASE_DOWN, Lander, LandingReport, land_slot, spool_dir
 from crypto_insights.landing.migrations import migrate
 from crypto_insights.landing.slots import source_label
 from crypto_insights.landing.spool import Spool
+from crypto_insights.landing.trades import TradeTape
 from crypto_insights.paths import local_dir
+
+log = logging.getLogger(__name__)
 
 
 class WindowLander:
@@ -28,6 +32,7 @@ class WindowLander:
         self.client = CoinbaseClient(settings.exchange)
         self.writer = CopyWriter(connect)
         self.lander = Lander(self.writer, spool)
+        self.tape = TradeTape(settings, self.client)
 
     @classmethod
     def from_connect_kwargs(cls, kwargs: dict[str, Any], config_path: str | None = None) -> WindowLander:
@@ -64,8 +69,30 @@ class WindowLander:
                 f"{self.settings.ingest.slot_deadline_s:g}s deadline",
             )  # fmt: skip
             return self.lander.land(batch)
-        return land_slot(slot_at, settings=self.settings, client=self.client, lander=self.lander,
-                         deadline=time.monotonic() + left_s)  # fmt: skip
+        deadline = time.monotonic() + left_s
+        report = land_slot(slot_at, settings=self.settings, client=self.client, lander=self.lander, deadline=deadline)
+        self._land_trades(slot_at, deadline, report)
+        return report
+
+    def _land_trades(self, slot_at: datetime, deadline: float, report: LandingReport) -> None:
+        """The slot's trade pages, after its books and tickers and within the same deadline.
+
+        While the warehouse is down nothing is kept: the last landed trade id does not move, so the next slot
+        fetches the same prints again (or pages back to them).
+        """
+        products = self.settings.product_ids
+        try:
+            state = self.lander.with_writer(lambda w: w.trade_state(products))
+            batches = self.tape.fetch(slot_at, state, deadline)
+            report.trades = self.lander.with_writer(lambda w: w.write_trades(batches))
+        except DATABASE_DOWN as exc:
+            log.warning("slot %s: trades not landed, the warehouse is unavailable (%s); the next slot fetches them",
+                        slot_at.isoformat(), str(exc).strip())  # fmt: skip
+            return
+        report.trade_pages = sum(b.pages for b in batches)
+        report.errors += sum(len(b.errors) for b in batches)
+        report.failures += [f"{e['product_id']} trades: {e['error_kind']}: {e['reason']}"
+                            for b in batches for e in b.errors]  # fmt: skip
 
     def account_gaps(self, through: datetime) -> int:
         """Land what the spool holds, then record the slots up to `through` that no window reached.

@@ -10,7 +10,8 @@ create table if not exists raw.coinbase_book_snapshots (
     -- the book as received: top levels verbatim ([price, size, num_orders] strings) ...
     bids jsonb not null,
     asks jsonb not null,
-    -- ... and the edge reduction of the whole book (DESIGN §4): a profile of +/-band around mid in buckets
+    -- ... and the edge reduction of the whole book (docs/architecture.md#edge-reduction): a profile of +/-band
+    -- around mid in buckets
     profile_mid numeric not null,
     profile_band_pct numeric not null,
     profile_bucket_bps integer not null,

@@ -56,9 +56,14 @@ def airflow_environment(base: dict[str, str] | None = None) -> dict[str, str]:
         "AIRFLOW__API_AUTH__JWT_SECRET": secrets["airflow_jwt_secret"],
         "AIRFLOW__SCHEDULER__MIN_FILE_PROCESS_INTERVAL": "30",
         # An idle scheduler loop sleeps this long (default 1 s) before it sees a landed window's asset event or a
-        # finished trigger: two such waits lie between a slot and the marts (DESIGN §9 freshness).
+        # finished trigger: two such waits lie between a slot and the marts
+        # (docs/architecture.md#cadence-and-freshness).
         "AIRFLOW__SCHEDULER__SCHEDULER_IDLE_SLEEP_TIME": "0.25",
         "AIRFLOW__DAG_PROCESSOR__REFRESH_INTERVAL": "30",
+        # A task whose process died with a killed scheduler is failed (and retried) after 60 s, not Airflow's 300 s:
+        # with max_active_runs=1 its run would otherwise hold back the next landing window for five minutes.
+        "AIRFLOW__SCHEDULER__TASK_INSTANCE_HEARTBEAT_TIMEOUT": "60",
+        "AIRFLOW__SCHEDULER__TASK_INSTANCE_HEARTBEAT_TIMEOUT_DETECTION_INTERVAL": "10",
         "AIRFLOW__COSMOS__ENABLE_TELEMETRY": "False",
         "AIRFLOW_CONN_CRYPTO_WAREHOUSE": endpoint("loader").url(),
         "AIRFLOW_CONN_CRYPTO_TRANSFORM": endpoint("transform").url(),

@@ -5,35 +5,24 @@ from __future__ import annotations
 import argparse
 import os
 import subprocess
-import sys
 import time
-from pathlib import Path
 
 import requests
 
 from crypto_insights.config import API_URL_ENV, load_settings
 from crypto_insights.dashboards.environment import ADMIN_USER as SUPERSET_ADMIN
 from crypto_insights.dashboards.environment import admin_password
+from crypto_insights.dashboards.server import SUPERSET
+from crypto_insights.paths import local_dir
 from crypto_insights.stack.airflow_env import ADMIN_USER, airflow_environment
 from crypto_insights.stack.ports import is_free, port
-from crypto_insights.stack.processes import ManagedProcess
+from crypto_insights.stack.programs import AIRFLOW, BIN, EXCHANGE, airflow_programs, exchange_program
 from crypto_insights.stack.secrets_store import load_secrets
 from crypto_insights.stack.source_probe import exchange_reachable
+from crypto_insights.stack.supervisor import Supervisor
 
-BIN = Path(sys.executable).parent
-EXCHANGE = ManagedProcess("exchange")
-AIRFLOW = [ManagedProcess(f"airflow-{name}") for name in ("api-server", "scheduler", "dag-processor", "triggerer")]
-
-
-def _superset_process() -> ManagedProcess:
-    from crypto_insights.dashboards.server import SUPERSET
-
-    return SUPERSET
-
-
-def managed() -> list[ManagedProcess]:
-    """Everything the demo starts, in stop order (dashboards first, the data source last)."""
-    return [_superset_process(), *reversed(AIRFLOW), EXCHANGE]
+PROGRAMS = (EXCHANGE, *AIRFLOW, SUPERSET)  # in start order
+UP = ("STARTING", "RUNNING")
 
 
 def banner(text: str) -> None:
@@ -41,47 +30,52 @@ def banner(text: str) -> None:
     print(f"\n{line}\n{text}\n{line}", flush=True)
 
 
-def wait_http(url: str, what: str, process: ManagedProcess, timeout_s: float = 120.0) -> None:
+def wait_http(url: str, what: str, supervisor: Supervisor, name: str, timeout_s: float = 120.0) -> None:
+    """Poll `url` until it answers; fails early when supervisord saw the program exit while starting."""
     deadline = time.monotonic() + timeout_s
+    state = supervisor.state(name)
     while time.monotonic() < deadline:
         try:
             if requests.get(url, timeout=2).ok:
                 return
         except requests.RequestException:
             pass
-        if not process.is_running():
+        state = supervisor.state(name)
+        if state not in UP:
             break
         time.sleep(1)
-    raise SystemExit(f"{what} did not come up at {url}; last lines of {process.log_file}:\n{process.log_tail()}")
+    raise SystemExit(f"{what} did not come up at {url} (supervisord: {name} {state}); last lines of "
+                     f"{supervisor.log_file(name)}:\n{supervisor.log_tail(name)}")
 
 
-def start_source(env: dict[str, str]) -> str:
+def start_source(supervisor: Supervisor, env: dict[str, str]) -> str:
     """Use the configured exchange when reachable; otherwise start the offline one and say so loudly."""
     settings = load_settings()
     reachable, detail = exchange_reachable(settings)
     if reachable and not os.environ.get("CRYPTO_INSIGHTS_FORCE_OFFLINE"):
+        supervisor.remove(EXCHANGE)  # an earlier offline demo's
         banner(f"LIVE DATA: {settings.exchange.api_url} answered ({detail})")
         return settings.exchange.api_url
     exchange_port = port("exchange")
     url = f"http://127.0.0.1:{exchange_port}"
-    if not EXCHANGE.is_running() and not is_free(exchange_port):
+    if supervisor.state(EXCHANGE) not in UP and not is_free(exchange_port):
         raise SystemExit(f"port {exchange_port} is taken: set CRYPTO_INSIGHTS_EXCHANGE_PORT to a free one")
-    EXCHANGE.start([str(BIN / "crypto-insights"), "exchange", "--port", str(exchange_port)], env)
-    wait_http(f"{url}/_control/faults", "the offline exchange", EXCHANGE, 30)
+    supervisor.ensure({EXCHANGE: exchange_program(exchange_port, env)})
+    wait_http(f"{url}/products/{settings.product_ids[0]}", "the offline exchange", supervisor, EXCHANGE, 30)
     banner(f"SIMULATED DATA: {settings.exchange.api_url} is unreachable ({detail[:60]}...).\n"
            f"Landing from the offline Coinbase-compatible exchange at {url}; rows are labelled source='simulated'.")
     return url
 
 
-def start_airflow(env: dict[str, str]) -> None:
+def start_airflow(supervisor: Supervisor, env: dict[str, str]) -> None:
     api_port = port("airflow")
-    if not AIRFLOW[0].is_running() and not is_free(api_port):
+    if supervisor.state("airflow-api-server") not in UP and not is_free(api_port):
         raise SystemExit(f"port {api_port} is taken: set CRYPTO_INSIGHTS_AIRFLOW_PORT to a free one")
     print("migrating Airflow's metadata database ...", flush=True)
     subprocess.run([str(BIN / "airflow"), "db", "migrate"], env=env, check=True, stdout=subprocess.DEVNULL)
-    for process in AIRFLOW:
-        process.start([str(BIN / "airflow"), process.name.removeprefix("airflow-")], env)
-    wait_http(f"http://127.0.0.1:{api_port}/api/v2/monitor/health", "Airflow", AIRFLOW[0])
+    supervisor.ensure(airflow_programs(env))
+    wait_http(f"http://127.0.0.1:{api_port}/api/v2/monitor/health", "Airflow", supervisor, "airflow-api-server",
+              timeout_s=300)  # its first start imports much: minutes on a busy 2-core machine
 
 
 def start_dashboards() -> tuple[str, str]:
@@ -115,9 +109,11 @@ def up(args: argparse.Namespace) -> int:
         migrate(conn)
     finally:
         conn.close()
+    supervisor = Supervisor()
+    supervisor.start()
     env = dict(os.environ)
-    env[API_URL_ENV] = start_source(env)
-    start_airflow(airflow_environment(env))
+    env[API_URL_ENV] = start_source(supervisor, env)
+    start_airflow(supervisor, airflow_environment(env))
     superset_url, first_dashboard = start_dashboards()
     secrets = load_secrets()
     banner(
@@ -126,29 +122,45 @@ def up(args: argparse.Namespace) -> int:
         f"  Superset  {superset_url}{first_dashboard}   login {SUPERSET_ADMIN} / {admin_password()}\n"
         "            (one dashboard per coin, refreshing every 30 s; the marts fill within a minute)\n"
         f"  Source    {env[API_URL_ENV]}\n"
-        f"  Logs      {EXCHANGE.log_file.parent}\n"
+        f"  Logs      {local_dir() / 'logs'}   (supervised: `crypto-insights demo status`)\n"
         "  Stop      make stop"
     )
     return 0
 
 
 def down(args: argparse.Namespace) -> int:
+    """supervisord stops every program with its process group, then whatever still carries this home's marker
+    is ended (nothing escapes), then PostgreSQL stops."""
     from crypto_insights.postgres.server import EmbeddedPostgres
 
-    for process in managed():
-        if process.stop():
-            print(f"stopped {process.name}")
+    supervisor = Supervisor()
+    running = [name for name in supervisor.programs() if supervisor.state(name) != "STOPPED"]
+    was_up = supervisor.is_running()
+    strays = supervisor.stop_all()
+    if was_up:
+        print(f"stopped supervisord and {', '.join(running) or 'no program'}")
+    if strays:
+        print(f"ended {len(strays)} process(es) left over by the demo's programs: {strays}")
     if EmbeddedPostgres().stop():
         print("stopped PostgreSQL")
     return 0
 
 
 def status(args: argparse.Namespace) -> int:
+    """One line per component: supervisord's state of each program (`running`, `starting`, `backoff` ...)."""
     from crypto_insights.postgres.server import EmbeddedPostgres
 
+    supervisor = Supervisor()
+    daemon = supervisor.daemon_pid()
     print(f"{'postgres':<22} {'running' if EmbeddedPostgres().is_running() else 'stopped'}")
-    for process in reversed(managed()):
-        print(f"{process.name:<22} {'running pid ' + str(process.pid()) if process.is_running() else 'stopped'}")
+    print(f"{'supervisord':<22} {f'running    pid {daemon}' if daemon else 'stopped'}")
+    names = [*PROGRAMS, *(name for name in supervisor.programs() if name not in PROGRAMS)]
+    for name in names:
+        info = supervisor.info(name) if daemon else None
+        if info is None:
+            print(f"{name:<22} stopped")
+        else:
+            print(f"{name:<22} {str(info['statename']).lower():<10} {info['description']}")
     return 0
 
 

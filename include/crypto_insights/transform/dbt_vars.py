@@ -63,6 +63,7 @@ def dbt_vars(settings: Settings | None = None, *, lookback_minutes: int = DEFAUL
                 "price_min": _text(s.price_min),
                 "price_max": _text(s.price_max),
                 "whale_floor_usd": _text(s.whale_floor_usd),
+                "whale_trade_floor_usd": _text(s.whale_trade_floor_usd),
                 "quote_increment": _text(s.quote_increment),
                 "base_increment": _text(s.base_increment),
             }
@@ -88,6 +89,11 @@ def dbt_vars(settings: Settings | None = None, *, lookback_minutes: int = DEFAUL
         "support_resistance_levels": kpis.support_resistance_levels,
         "retention_days": ingest.retention_days,
         "lookback_minutes": lookback_minutes,
+        # the trade tape (docs/architecture.md#trades)
+        "whale_trade_k": _text(kpis.whale_trade_k),
+        "whale_trade_lookback_minutes": kpis.whale_trade_lookback_minutes,
+        "trade_mid_warn_pct": _text(kpis.trade_mid_warn_pct),
+        "trades_backfill_hours": ingest.trades_backfill_hours,
     }
 
 

@@ -1,6 +1,7 @@
--- Every raw row a drop rule kept out of staging, with the rule (DESIGN §6): unconfigured products, levels and
--- profile buckets whose numbers are missing, not numeric or not positive, buckets whose side is not bid/ask,
--- tickers without a positive price. fct_data_quality counts them per window, product and rule.
+-- Every raw row a drop rule kept out of staging, with the rule (docs/architecture.md#data-quality): unconfigured
+-- products, levels and profile buckets whose numbers are missing, not numeric or not positive, buckets whose side is
+-- not bid/ask, tickers without a positive price, prints without a positive price or size or a buy/sell side.
+-- fct_data_quality counts them per window, product and rule.
 with
 
 book_snapshots as (
@@ -26,6 +27,12 @@ book_buckets as (
 
     select * from {{ ref('base_coinbase__book_buckets') }}
     where rejection_rule is not null
+
+),
+
+trades as (
+
+    select * from {{ ref('stg_coinbase__rejected_trades') }}
 
 ),
 
@@ -94,6 +101,22 @@ rejected_tickers as (
 
 ),
 
+rejected_trades as (
+
+    -- slot_at: the slot whose landing fetched the print; the trade id is the first element of the value
+    select
+        product_id,
+        'trade' as entity,
+        rejection_rule,
+        maker_side as side,
+        cast(null as integer) as row_position,
+        concat('[', cast(trade_id as text), ', ', coalesce(maker_side, 'null'), ', ', coalesce(price_text, 'null'),
+               ', ', coalesce(size_text, 'null'), ']') as rejected_value,
+        slot_at
+    from trades
+
+),
+
 final as (
 
     select * from unconfigured_book_snapshots
@@ -103,6 +126,8 @@ final as (
     select * from rejected_book_buckets
     union all
     select * from rejected_tickers
+    union all
+    select * from rejected_trades
 
 )
 
