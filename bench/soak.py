@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import logging
 import os
+import signal
 import sys
 import time
 from dataclasses import dataclass, field
@@ -277,6 +278,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--settle-s", type=float, default=SETTLE_S)
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING)
+    # a SIGTERM (a timeout, a CI cancel) still takes the soak's stack down and frees its ports
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit("soak: terminated (SIGTERM); the stack was stopped"))
     options = {"dashboards": not args.no_dashboards, "keep_home": args.keep_home, "settle_s": args.settle_s}
     if args.no_lock:
         result = run(args.minutes, args.chaos, args.plan, args.out, **options)

@@ -1,7 +1,8 @@
 """The soak's verdict: every (product, slot, endpoint) of its slot range landed or recorded, once, and never both.
 
 First the gap sweep (`crypto_insights.landing.accounting.account_gaps`) records what no landing task reached, up
-to `through`; then one pass over raw counts, for the expected pairs (products x slots x {book, ticker}):
+to `through`; then one pass over raw counts, for the expected pairs (products x slots x {book, ticker}; error rows
+of other endpoints are only counted by kind):
 landed, recorded errors by kind, **unaccounted** (neither), **duplicates** (a pair landed or recorded more than
 once), **false errors** (an error row for a pair that landed), stray rows (off the slot grid or an unknown
 product), and the rows that landed more than SPOOLED_AFTER_S after they were received (spooled during an outage,
@@ -36,7 +37,7 @@ landed as (
 ),
 errors as (
     select product_id, slot_at, endpoint, error_kind from raw.coinbase_ingest_errors
-    where slot_at between %(first)s and %(last)s
+    where slot_at between %(first)s and %(last)s and endpoint in ('book', 'ticker')
 ),
 landed_pairs as (select product_id, slot_at, endpoint, count(*) as n from landed group by 1, 2, 3),
 error_pairs as (select product_id, slot_at, endpoint, count(*) as n from errors group by 1, 2, 3)
@@ -63,6 +64,7 @@ select error_kind, endpoint, count(*) from raw.coinbase_ingest_errors
 where slot_at between %(first)s and %(last)s and product_id = any(%(products)s)
 group by 1, 2 order by 1, 2
 """
+JUDGED_ENDPOINTS = ("book", "ticker")
 _UNACCOUNTED_SAMPLE = """
 select p.product_id, s.slot_at, e.endpoint
 from unnest(%(products)s::text[]) as p (product_id)
@@ -102,10 +104,12 @@ def count(settings: Settings, first: datetime, last: datetime) -> dict[str, Any]
             ledger: dict[str, Any] = dict(zip(names, cur.fetchone(), strict=True))
             cur.execute(_ERRORS_BY_KIND, params)
             by_kind: dict[str, dict[str, int]] = {}
+            others: dict[str, dict[str, int]] = {}
             for kind, endpoint_name, n in cur.fetchall():
-                by_kind.setdefault(kind, {})[endpoint_name] = n
+                (by_kind if endpoint_name in JUDGED_ENDPOINTS else others).setdefault(kind, {})[endpoint_name] = n
             ledger["errors_by_kind"] = by_kind
             ledger["errors"] = sum(sum(v.values()) for v in by_kind.values())
+            ledger["other_endpoints_errors_by_kind"] = others  # endpoints the ledger does not judge (yet)
             if ledger["unaccounted"]:
                 cur.execute(_UNACCOUNTED_SAMPLE, params)
                 ledger["unaccounted_sample"] = [f"{p} {s.isoformat()} {e}" for p, s, e in cur.fetchall()]

@@ -145,6 +145,10 @@ def render_markdown(result: dict[str, Any], images: dict[str, str]) -> str:
     ]  # fmt: skip
     for kind, by_endpoint in sorted(ledger["errors_by_kind"].items()):
         lines.append(f"| {kind} | {by_endpoint.get('book', 0)} | {by_endpoint.get('ticker', 0)} |")
+    if ledger.get("other_endpoints_errors_by_kind"):
+        lines += ["", "Error rows of endpoints the ledger does not judge: " + ", ".join(
+            f"{endpoint} {kind} {n}" for kind, by_endpoint in sorted(ledger["other_endpoints_errors_by_kind"].items())
+            for endpoint, n in sorted(by_endpoint.items())) + "."]  # fmt: skip
     lines += ["", "## Fault timeline", "",
               "Times are minutes:seconds from the start of the measured run. Catch-up: from the end of the fault "
               "until the marts show the first 30 s window that began after it. " + _quiet(result), "",

@@ -40,6 +40,14 @@ def test_the_trade_settings_reach_dbt_exactly() -> None:
     assert (dbt_vars(odd)["whale_trade_k"], dbt_vars(odd)["trade_mid_warn_pct"]) == ("12.5", "0.5")  # exact text
 
 
+def test_the_whale_trade_lookback_must_be_whole_windows() -> None:
+    settings = load_settings()
+    odd = dataclasses.replace(settings, ingest=dataclasses.replace(settings.ingest, window_seconds=45),
+                              kpis=dataclasses.replace(settings.kpis, whale_trade_lookback_minutes=1))
+    with pytest.raises(ConfigError, match=r"whale_trade_lookback_minutes \(1 min\) must be a whole number"):
+        dbt_vars(odd)
+
+
 def test_bands_are_whole_buckets_with_bps_labels() -> None:
     value = dbt_vars(load_settings())
     assert [(b["label"], b["buckets"]) for b in value["bands"]] == [

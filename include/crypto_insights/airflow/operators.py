@@ -70,8 +70,8 @@ class CoinbaseLandWindowOperator(BaseOperator):
         reports = event.get("reports", [])
         if event.get("status") != "success":
             raise AirflowException(f"landing failed after {len(reports)} slot(s): {event.get('message')}")
-        counted = ("books", "tickers", "errors", "duplicates", "superseded", "replayed", "quarantined")
-        totals = {k: sum(r[k] for r in reports) for k in counted}
+        counted = ("books", "tickers", "trades", "errors", "duplicates", "superseded", "replayed", "quarantined")
+        totals = {k: sum(r.get(k, 0) for r in reports) for k in counted}
         spooled = [r["slot_at"] for r in reports if r["spooled"]]
         for r in reports:
             for failure in r["failures"]:

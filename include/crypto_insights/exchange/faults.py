@@ -15,12 +15,16 @@ parameters:
 ``reset``           close the TCP connection with a RST, no response
 ``malformed_json``  200 with an invalid body: ``mode`` ``truncate`` (default, the real body cut in half)
                     or ``html`` (a proxy's error page)
-``missing_field``   drop the top-level ``field`` (default ``bids``)
-``extra_field``     add the top-level ``fields`` (default ``{"new_field": {...}}``): schema drift
+``missing_field``   drop the top-level ``field`` (default ``bids``); trades: that field of every print
+``extra_field``     add the top-level ``fields`` (default ``{"new_field": {...}}``): schema drift; trades: to
+                    every print
 ``crossed_book``    book: an ask ``by_ticks`` (default 1; 0 = locked) below the best bid; ticker: ask < bid
 ``negative_size``   book: the size of ``levels`` (default 3) of the best ten levels per side negated;
-                    ticker: a negative ``size``
+                    ticker: a negative ``size``; trades: the size of ``levels`` of the newest ten prints
 ==================  ========================================================================================
+
+Every public path takes faults (``/products/*/trades``, ``/currencies``, ``/time`` ...); the body edits apply to
+JSON objects and to trade pages, not to other arrays (``/products``, candles).
 """
 
 from __future__ import annotations
@@ -298,11 +302,40 @@ def _negated(row_text: str) -> str:
     return row(price, size if size.startswith("-") else "-" + size, orders)
 
 
+def _edit_trades(payload: Payload, edits: list[Fault]) -> None:
+    """Body faults on a trades page: per print (a page is a JSON array of prints)."""
+    if payload.rows is None:
+        try:
+            decoded = json.loads(payload.raw or b"[]")
+        except ValueError:
+            return
+        if not isinstance(decoded, list):
+            return
+        payload.rows = [dumps(item) for item in decoded]
+    prints = [json.loads(text) for text in payload.rows]
+    for fault in edits:
+        params = fault.params
+        for i, item in enumerate(prints):
+            if not isinstance(item, dict):
+                continue
+            if fault.kind == "missing_field":
+                item.pop(params["field"], None)
+            elif fault.kind == "extra_field":
+                item.update(params["fields"])
+            elif fault.kind == "negative_size" and i < min(10, 3 * params["levels"]) and i % 3 == 0:
+                size = item.get("size")
+                if isinstance(size, str) and not size.startswith("-"):
+                    item["size"] = "-" + size
+    payload.rows = [dumps(item) for item in prints]
+
+
 def edit_body(payload: Payload, faults: list[Fault]) -> None:
-    """Apply the faults that edit a successful JSON-object body (others are left to the caller)."""
+    """Apply the faults that edit a successful JSON-object body or trades page (others are left to the caller)."""
     edits = [f for f in faults if f.kind in BODY_KINDS]
     if not edits:
         return
+    if payload.kind == "trades":
+        return _edit_trades(payload, edits)
     fragments = payload.editable()
     if fragments is None:  # e.g. /products is an array: these faults do not apply
         return

@@ -1,9 +1,11 @@
 """The offline exchange's HTTP server: Coinbase's public paths, status codes and JSON, plus switchable faults.
 
 Public API (as on ``api.exchange.coinbase.com``): ``GET /products``, ``/products/{id}``,
-``/products/{id}/book?level=1|2`` (level 2: the whole aggregated book), ``/products/{id}/ticker``.
-Every public request takes a token from its client IP's bucket (429 past the limit), then needs a
-``User-Agent`` (400), then meets the faults set for its path (query string ignored).
+``/products/{id}/book?level=1|2`` (level 2: the whole aggregated book), ``/products/{id}/ticker``,
+``/products/{id}/trades?limit=&after=&before=`` (newest first, paged by trade id, ``CB-BEFORE``/``CB-AFTER``
+headers), ``/products/{id}/stats``, ``/products/{id}/candles?granularity=&start=&end=``, ``/currencies``,
+``/currencies/{id}`` and ``/time``. Every public request takes a token from its client IP's bucket (429 past the
+limit), then needs a ``User-Agent`` (400), then meets the faults set for its path (query string ignored).
 
 Control endpoint, only when asked for (``control=True``; the CLI's ``--control`` or
 ``CRYPTO_INSIGHTS_EXCHANGE_CONTROL=1``), otherwise a 404 like any unknown path: anyone who can reach the port
@@ -12,7 +14,8 @@ could otherwise switch faults on. No rate limit, no User-Agent needed, not count
 ``{"path": "/products/BTC-USD/book", "fault": "server_error", "count": 2, "status": 502}`` (or a list of such;
 ``"probability": 0.1`` affects each matching request with that probability) adds them;
 ``DELETE /_control/faults`` clears all, ``DELETE /_control/faults/{id}`` one;
-``GET /_control/stats`` shows the mode, seed, chaos rate, book steps and requests served.
+``GET /_control/stats`` shows the mode, seed, chaos rate, book steps, prints made and requests served;
+``GET /_control/trades/{product_id}[?after_id=N]`` every print made and kept (``ExchangeServer.trades``).
 
 Chaos (``chaos=RATE``): the mix of ``faults.CHAOS_MIX`` on the book and ticker paths, so that about RATE of
 those requests fault, drawn from an RNG seeded with ``seed`` (a run can be reproduced).
@@ -26,7 +29,9 @@ import socket
 import socketserver
 import struct
 import threading
+import time
 from collections import Counter
+from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -43,10 +48,11 @@ from crypto_insights.exchange.faults import (
     malformed,
 )
 from crypto_insights.exchange.market import GeneratedMarket
-from crypto_insights.exchange.payload import Payload
+from crypto_insights.exchange.payload import BadRequest, Payload
 from crypto_insights.exchange.replay import ReplayMarket
+from crypto_insights.exchange.tape import DEFAULT_RETENTION_S, MAX_LIMIT
 from crypto_insights.exchange.throttle import PUBLIC_BURST, PUBLIC_RATE_LIMIT, ClientThrottle
-from crypto_insights.exchange.wire import dumps, message
+from crypto_insights.exchange.wire import dumps, iso_time, message
 
 log = logging.getLogger(__name__)
 
@@ -55,6 +61,37 @@ CONTROL_PREFIX = "/_control"
 NOT_FOUND = message("NotFound")
 USER_AGENT_REQUIRED = message("User-Agent header is required.")
 INVALID_LEVEL = message("Invalid level")
+
+
+def _last(params: dict[str, list[str]], name: str) -> str | None:
+    values = params.get(name)
+    return values[-1] if values else None
+
+
+def trades_query(query: str) -> tuple[int, int | None, int | None]:
+    """``limit`` (1..1000, default 1000), ``after`` and ``before`` (trade ids) of a trades request."""
+    params = parse_qs(query)
+    text = _last(params, "limit")
+    try:
+        limit = MAX_LIMIT if text is None else int(text)
+    except ValueError:
+        limit = 0
+    if not 1 <= limit <= MAX_LIMIT:
+        raise BadRequest("Invalid limit")
+    cursors: list[int | None] = []
+    for name in ("after", "before"):
+        text = _last(params, name)
+        try:
+            cursors.append(None if text is None else int(text))
+        except ValueError:
+            raise BadRequest(f"Invalid {name}") from None
+    return limit, cursors[0], cursors[1]
+
+
+def time_body(epoch_ns: int) -> bytes:
+    """``{"iso":"2026-06-19T16:43:31.844Z","epoch":1781887411.844}`` (milliseconds, as Coinbase)."""
+    millis = epoch_ns // 1_000_000
+    return f'{{"iso":"{iso_time(epoch_ns, 3)}","epoch":{millis // 1000}.{millis % 1000:03d}}}'.encode()
 
 
 class _HTTPServer(ThreadingHTTPServer):
@@ -153,7 +190,7 @@ class _Handler(BaseHTTPRequestHandler):
         try:
             body = self._read_body()
             if self.server.exchange.control and (path == CONTROL_PREFIX or path.startswith(CONTROL_PREFIX + "/")):
-                self._control(method, path, body)
+                self._control(method, path, body, query)
             else:
                 self._public(method, path, query)
         except (BrokenPipeError, ConnectionResetError):
@@ -178,7 +215,10 @@ class _Handler(BaseHTTPRequestHandler):
         faults = exchange.faults.take(path)
         if faults and not self._answering_faults(faults):
             return
-        status, answer = self._route(method, path, query)
+        try:
+            status, answer = self._route(method, path, query)
+        except BadRequest as exc:
+            status, answer = 400, message(str(exc))
         if isinstance(answer, bytes):
             return self._send(status, answer)
         edit_body(answer, faults)
@@ -186,7 +226,7 @@ class _Handler(BaseHTTPRequestHandler):
         for fault in faults:
             if fault.kind == "malformed_json":
                 body = malformed(body, fault)
-        self._send(status, body)
+        self._send(status, body, answer.headers)
 
     def _answering_faults(self, faults: list[Fault]) -> bool:
         """Apply delay, reset, rate_limit and server_error; False when the request is answered (or dropped)."""
@@ -212,9 +252,17 @@ class _Handler(BaseHTTPRequestHandler):
         return True
 
     def _route(self, method: str, path: str, query: str) -> tuple[int, Payload | bytes]:
-        market = self.server.exchange.market
+        exchange = self.server.exchange
+        market = exchange.market
         parts = path.split("/")
-        if method != "GET" or len(parts) < 2 or parts[0] or parts[1] != "products":
+        if method != "GET" or len(parts) < 2 or parts[0]:
+            return 404, NOT_FOUND
+        if parts[1] == "time" and len(parts) == 2:
+            return 200, Payload("time", raw=time_body(exchange.clock()))
+        if parts[1] == "currencies" and len(parts) <= 3:
+            currencies = market.currencies_payload(parts[2] if len(parts) == 3 else None)
+            return (200, currencies) if currencies is not None else (404, NOT_FOUND)
+        if parts[1] != "products":
             return 404, NOT_FOUND
         if len(parts) == 2:
             return 200, market.products_payload()
@@ -231,11 +279,19 @@ class _Handler(BaseHTTPRequestHandler):
             payload = market.book_payload(product_id, int(level))
         elif parts[3] == "ticker":
             payload = market.ticker_payload(product_id)
+        elif parts[3] == "trades":
+            payload = market.trades_payload(product_id, *trades_query(query))
+        elif parts[3] == "stats":
+            payload = market.stats_payload(product_id)
+        elif parts[3] == "candles":
+            params = parse_qs(query)
+            payload = market.candles_payload(product_id, _last(params, "granularity"), _last(params, "start"),
+                                             _last(params, "end"))  # fmt: skip
         return (200, payload) if payload is not None else (404, NOT_FOUND)
 
     # -- control ---------------------------------------------------------------------------------------------------
 
-    def _control(self, method: str, path: str, body: bytes) -> None:
+    def _control(self, method: str, path: str, body: bytes, query: str = "") -> None:
         exchange = self.server.exchange
         faults = exchange.faults
         if path == "/_control/faults":
@@ -255,6 +311,12 @@ class _Handler(BaseHTTPRequestHandler):
                 return self._send(200, dumps({"removed": int(fault_id)}).encode(), public=False)
         elif path == "/_control/stats" and method == "GET":
             return self._send(200, dumps(exchange.stats()).encode(), public=False)
+        elif path.startswith("/_control/trades/") and method == "GET":
+            product_id = path.rsplit("/", 1)[-1]
+            after_id = _last(parse_qs(query), "after_id")
+            if product_id in exchange.market.product_ids and (after_id is None or after_id.isdigit()):
+                made = exchange.trades(product_id, None if after_id is None else int(after_id))
+                return self._send(200, dumps(made).encode(), public=False)
         self._send(404, NOT_FOUND, public=False)
 
 
@@ -265,7 +327,9 @@ class ExchangeServer:
     give the client; ``faults.add(path, kind, count=None, **params)`` switches a fault on.
     ``rate_limit``/``burst`` are per client IP (Coinbase: 10/s, burst 15); ``rate_limit=None`` lifts the limit.
     ``control`` serves the fault-control endpoint (off: 404); ``chaos`` (a share in (0, 1]) switches the chaos mix
-    on; probabilistic faults draw from an RNG seeded with ``seed``.
+    on; probabilistic faults draw from an RNG seeded with ``seed``. ``clock`` (epoch ns; default the wall clock)
+    drives the trade tape, ``/time`` and book times; ``trade_retention_s`` is how long prints stay served.
+    ``trades(product_id)`` is every print the exchange made and keeps (oldest first), to compare with a landing.
     """
 
     def __init__(
@@ -280,14 +344,18 @@ class ExchangeServer:
         burst: int | None = PUBLIC_BURST,
         control: bool = False,
         chaos: float | None = None,
+        clock: Callable[[], int] = time.time_ns,
+        trade_retention_s: float = DEFAULT_RETENTION_S,
     ) -> None:
         self.settings = settings if settings is not None else load_settings()
         self.seed = seed
         self.control = control
         self.chaos = chaos
+        self.clock = clock
         self.market: GeneratedMarket | ReplayMarket = (
-            ReplayMarket(Path(replay_dir), self.settings) if replay_dir else GeneratedMarket(self.settings, seed)
-        )
+            ReplayMarket(Path(replay_dir), self.settings) if replay_dir
+            else GeneratedMarket(self.settings, seed, clock, trade_retention_s)
+        )  # fmt: skip
         self.faults = FaultTable(default_delay_s=self.settings.exchange.read_timeout_s + 5, seed=seed)
         if chaos:
             install_chaos(self.faults, chaos, self.settings.ingest.slot_seconds)
@@ -358,11 +426,20 @@ class ExchangeServer:
         steps (``SimulatedBook.at_step(symbol, seed, n)``)."""
         return self.market.steps()
 
+    def trades(self, product_id: str, after_id: int | None = None) -> list[dict[str, Any]]:
+        """Every print of ``product_id`` the exchange made up to now and still serves (newer than ``after_id``),
+        oldest first, each as its wire row decodes: ``{"trade_id": int, "side", "size", "price", "time"}``
+        (``side`` the maker's). In replay mode: every captured print. KeyError for an unknown product."""
+        if product_id not in self.market.product_ids:
+            raise KeyError(f"{product_id} is not served here; products: {', '.join(self.market.product_ids)}")
+        return self.market.trades(product_id, after_id)
+
     def stats(self) -> dict[str, Any]:
         with self._stats_lock:
             return {
                 "mode": self.mode, "seed": self.seed if self.mode == "generated" else None, "chaos": self.chaos,
                 "products": list(self.market.product_ids), "book_steps": self.book_steps(),
+                "trades_made": self.market.trades_made(),
                 "requests_served": dict(self.requests_served),
                 "responses": {str(k): v for k, v in sorted(self.responses.items())},
                 "faults": self.faults.list(),

@@ -16,6 +16,7 @@ from decimal import Decimal
 from crypto_insights.config import SymbolSettings
 
 MEDIAN_NOTIONAL_SHARE_OF_WHALE_FLOOR = Decimal(1) / 400
+DAILY_VOLUME_MEDIANS = 160_000  # 24 h volume ≈ this many median level notionals (BTC-USD: ~$400M)
 DUST_SHARE, LADDER_SHARE, PARETO_SHARE = 0.08, 0.15, 0.05
 LOGNORMAL_SIGMA = 1.5
 PARETO_ALPHA = 1.3
@@ -29,6 +30,11 @@ def _round_one_significant(units: float) -> int:
     power = 10 ** int(math.floor(math.log10(units)))
     lead = min((1, 2, 5, 10), key=lambda d: abs(d * power - units))
     return int(lead * power)
+
+
+def daily_notional(symbol: SymbolSettings) -> Decimal:
+    """The coin's modelled 24 h traded notional in quote currency (BTC-USD: $400M): the ticker's and the tape's."""
+    return symbol.whale_floor_usd * MEDIAN_NOTIONAL_SHARE_OF_WHALE_FLOOR * DAILY_VOLUME_MEDIANS
 
 
 @dataclass(frozen=True)

@@ -58,6 +58,32 @@ class Scale:
     def value(self, units: int) -> Decimal:
         return units * self.increment
 
+    def fixed(self, units: int, places: int = 8) -> str:
+        """``63212.97000000``: padded to ``places`` decimals (trades pad prices and sizes to 8)."""
+        exp = self.decimals
+        if exp is None or exp < 0 or exp > places:
+            return format(units * self.increment, f".{max(places, -self.increment.as_tuple().exponent)}f")
+        negative = units < 0
+        digits = str(-units if negative else units)
+        if exp:
+            digits = digits.rjust(exp + 1, "0")
+            whole, fraction = digits[:-exp], digits[-exp:]
+        else:
+            whole, fraction = digits, ""
+        out = f"{whole}.{fraction}{'0' * (places - exp)}" if places else whole
+        return "-" + out if negative else out
+
+    def parse(self, text: str) -> int:
+        """The inverse of :meth:`text` (and :meth:`fixed`): a wire number as whole increments."""
+        exp = self.decimals
+        if exp is None or exp < 0:
+            return self.units(Decimal(text))
+        whole, _, fraction = text.partition(".")
+        fraction = fraction.rstrip("0")
+        if len(fraction) > exp:
+            return self.units(Decimal(text))
+        return int(whole + fraction.ljust(exp, "0")) if exp else int(whole)
+
 
 def iso_time(epoch_ns: int, digits: int = 9) -> str:
     """``2026-06-19T16:43:31.844642586Z`` (books: 9 fractional digits) or 6 digits (tickers, trades)."""

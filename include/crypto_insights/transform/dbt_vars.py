@@ -48,6 +48,17 @@ def _bucket_count(settings: Settings, pct: Decimal, what: str) -> int:
     return int(buckets)
 
 
+def _whole_windows(settings: Settings, minutes: int, what: str) -> int:
+    """A lookback in minutes that is a whole number of windows (dbt counts its prints by 30 s window)."""
+    window_seconds = settings.ingest.window_seconds
+    if minutes * 60 % window_seconds:
+        raise ConfigError(
+            f"{settings.path}: {what} ({minutes} min) must be a whole number of ingest.window_seconds "
+            f"({window_seconds} s) windows: change one of them"
+        )
+    return minutes
+
+
 def dbt_vars(settings: Settings | None = None, *, lookback_minutes: int = DEFAULT_LOOKBACK_MINUTES) -> dict[str, Any]:
     """The value of the `crypto_insights` dbt var (JSON-able)."""
     settings = settings or load_settings()
@@ -91,7 +102,8 @@ def dbt_vars(settings: Settings | None = None, *, lookback_minutes: int = DEFAUL
         "lookback_minutes": lookback_minutes,
         # the trade tape (docs/architecture.md#trades)
         "whale_trade_k": _text(kpis.whale_trade_k),
-        "whale_trade_lookback_minutes": kpis.whale_trade_lookback_minutes,
+        "whale_trade_lookback_minutes": _whole_windows(settings, kpis.whale_trade_lookback_minutes,
+                                                       "kpis.whale_trade_lookback_minutes"),
         "trade_mid_warn_pct": _text(kpis.trade_mid_warn_pct),
         "trades_backfill_hours": ingest.trades_backfill_hours,
     }
