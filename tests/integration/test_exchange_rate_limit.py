@@ -6,13 +6,15 @@ import http.client
 import time
 
 import requests
+from tests.integration.exchange_helpers import small_settings
 from urllib3.util import SKIP_HEADER
 
 from crypto_insights.exchange.throttle import ClientThrottle
 
 
 def test_burst_then_429_then_refill(exchange_factory, http) -> None:
-    exchange = exchange_factory(rate_limit=1, burst=3, control=True)
+    # small books: building BTC-USD's full book on the first request takes about a second, a token's refill
+    exchange = exchange_factory(rate_limit=1, burst=3, control=True, settings=small_settings(levels_per_side=200))
     statuses = [http.get(f"{exchange.url}/products/BTC-USD/book").status_code for _ in range(5)]
     assert statuses == [200, 200, 200, 429, 429]
     refused = http.get(f"{exchange.url}/products")
