@@ -31,7 +31,9 @@ DOCS_SCREENSHOT = REPO_ROOT / "docs" / "images" / "dashboard.png"
 # A chart may show Superset's "no results" state only when the warehouse truly has nothing for it (a calm market
 # without whale walls); the test then proves the mart is empty for that coin, so the empty chart is the truth.
 MAY_BE_EMPTY = {"whale_walls": "select count(*) from marts.fct_whale_walls where product_id = %s "
-                               "and last_seen_at >= now() - interval '60 minutes'"}
+                               "and last_seen_at >= now() - interval '60 minutes'",
+                "whale_trades": "select count(*) from marts.fct_whale_trades where product_id = %s "
+                                "and traded_at >= now() - interval '60 minutes'"}
 
 
 @pytest.fixture(scope="session")

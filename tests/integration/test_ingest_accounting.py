@@ -112,7 +112,7 @@ def test_retry_after_beyond_the_slot_is_recorded_as_throttled_at_once(lander, wa
     slot = current_slot()
     started = time.monotonic()
     report = lander.land(slot, now=slot)
-    assert time.monotonic() - started < 5
+    assert time.monotonic() - started < SETTINGS.ingest.slot_deadline_s + 1  # never the 60 s asked for
     assert (report.books, report.tickers) == (N, N - 1)
     found = rows(warehouse_db, "select product_id, endpoint, error_kind, http_status from raw.coinbase_ingest_errors")
     assert found == [("ETH-USD", "ticker", "throttled", 429)]

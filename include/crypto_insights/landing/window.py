@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from typing import Any
 
@@ -70,23 +71,36 @@ class WindowLander:
             )  # fmt: skip
             return self.lander.land(batch)
         deadline = time.monotonic() + left_s
-        report = land_slot(slot_at, settings=self.settings, client=self.client, lander=self.lander, deadline=deadline)
-        self._land_trades(slot_at, deadline, report)
+        # the trade pages are fetched beside the books and tickers, so a slow book never costs the slot's trades
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="coinbase-tape") as pool:
+            trades = pool.submit(self._fetch_trades, slot_at, deadline)
+            report = land_slot(slot_at, settings=self.settings, client=self.client, lander=self.lander,
+                               deadline=deadline)  # fmt: skip
+            batches = trades.result()
+        self._land_trades(slot_at, batches, report)
         return report
 
-    def _land_trades(self, slot_at: datetime, deadline: float, report: LandingReport) -> None:
-        """The slot's trade pages, after its books and tickers and within the same deadline.
-
-        While the warehouse is down nothing is kept: the last landed trade id does not move, so the next slot
-        fetches the same prints again (or pages back to them).
-        """
+    def _fetch_trades(self, slot_at: datetime, deadline: float) -> list | None:
+        """The slot's trade pages within its deadline; None while the warehouse cannot say what is landed."""
         products = self.settings.product_ids
         try:
             state = self.lander.with_writer(lambda w: w.trade_state(products))
-            batches = self.tape.fetch(slot_at, state, deadline)
+        except DATABASE_DOWN as exc:
+            log.warning("slot %s: trades not fetched, the warehouse is unavailable (%s); a later slot fetches them",
+                        slot_at.isoformat(), str(exc).strip())  # fmt: skip
+            return None
+        return self.tape.fetch(slot_at, state, deadline)
+
+    def _land_trades(self, slot_at: datetime, batches: list | None, report: LandingReport) -> None:
+        """Land the slot's prints. While the warehouse is down nothing is kept: the last landed trade id does not
+        move, so a later slot fetches the same prints again (or pages back to them).
+        """
+        if batches is None:
+            return
+        try:
             report.trades = self.lander.with_writer(lambda w: w.write_trades(batches))
         except DATABASE_DOWN as exc:
-            log.warning("slot %s: trades not landed, the warehouse is unavailable (%s); the next slot fetches them",
+            log.warning("slot %s: trades not landed, the warehouse is unavailable (%s); a later slot fetches them",
                         slot_at.isoformat(), str(exc).strip())  # fmt: skip
             return
         report.trade_pages = sum(b.pages for b in batches)
