@@ -54,7 +54,10 @@ def test_ingest_window_defers_and_lands_every_slot(airflow_db, exchange, warehou
     assert summary is not None, "land_window never resumed from its trigger"
     n, slots = len(settings.product_ids), settings.ingest.slots_per_window
     assert len(summary["slots"]) == slots
-    assert (summary["books"], summary["tickers"], summary["errors"]) == (n * slots, n * slots, 0)
+    assert (summary["books"], summary["tickers"]) == (n * slots, n * slots)
+    assert summary["trades"] > 0  # the tape started: each product's newest prints
+    # no book or ticker failed (a trade page may meet its deadline on a loaded machine: it is fetched again later)
+    assert rows(warehouse_db, "select count(*) from raw.coinbase_ingest_errors where endpoint <> 'trades'") == [(0,)]
     landed = rows(warehouse_db, "select slot_at, count(distinct product_id) from raw.coinbase_book_snapshots "
                                 "group by 1 order by 1")
     assert [c for _, c in landed] == [n] * slots
