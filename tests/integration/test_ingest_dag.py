@@ -26,6 +26,17 @@ def airflow_db(pg) -> None:
     subprocess.run([str(airflow), "db", "migrate"], check=True, env=os.environ, capture_output=True)
 
 
+@pytest.fixture(autouse=True)
+def fresh_airflow_connections() -> None:
+    """An earlier test may have restarted the shared PostgreSQL: drop Airflow's pooled connections first."""
+    from airflow import settings
+
+    if getattr(settings, "Session", None) is not None and hasattr(settings.Session, "remove"):
+        settings.Session.remove()
+    if getattr(settings, "engine", None) is not None:
+        settings.engine.dispose()
+
+
 def _xcom(run_id: str, dag_id: str, task_id: str):
     conn = psycopg2.connect(**endpoint("airflow").connect_kwargs())
     try:
