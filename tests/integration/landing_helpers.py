@@ -29,3 +29,15 @@ def rows(db: str, statement: str, params: tuple = ()) -> list[tuple]:
             return cur.fetchall()
     finally:
         conn.close()
+
+
+def query(db: str, sql: str, role: str = "transform") -> list[dict]:
+    """Rows of `sql` as dicts (column name -> value), read as `role`."""
+    conn = psycopg2.connect(**endpoint(role, db).connect_kwargs())
+    try:
+        with conn, conn.cursor() as cur:
+            cur.execute(sql)
+            names = [d[0] for d in cur.description]
+            return [dict(zip(names, row, strict=True)) for row in cur.fetchall()]
+    finally:
+        conn.close()

@@ -26,6 +26,7 @@ from pathlib import Path
 
 import psycopg2
 import pytest
+from tests.integration.landing_helpers import query
 
 from crypto_insights.coinbase.errors import (
     DeadlineExceeded,
@@ -404,17 +405,6 @@ def expected_rows(batches: list[SlotBatch]) -> dict[tuple, tuple]:
 
 
 # ------------------------------------------------------------------------------------------------------ helpers
-def query(db: str, sql: str, role: str = "transform") -> list[dict]:
-    conn = psycopg2.connect(**endpoint(role, db).connect_kwargs())
-    try:
-        with conn, conn.cursor() as cur:
-            cur.execute(sql)
-            names = [d[0] for d in cur.description]
-            return [dict(zip(names, row, strict=True)) for row in cur.fetchall()]
-    finally:
-        conn.close()
-
-
 def dbt(db: str, target: Path, *args: str) -> tuple[float, dict[str, dict]]:
     """Run dbt over the whole history; returns the seconds taken and each test's result by name."""
     started = time.perf_counter()

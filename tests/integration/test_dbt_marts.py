@@ -19,6 +19,7 @@ from pathlib import Path
 
 import psycopg2
 import pytest
+from tests.integration.landing_helpers import query
 
 from crypto_insights.coinbase.errors import ExchangeUnavailable
 from crypto_insights.coinbase.fetch import SnapshotResult
@@ -247,17 +248,6 @@ def price_bucket(price: Decimal) -> Decimal:
 
 
 # ------------------------------------------------------------------------------------------------------ helpers
-def query(db: str, sql: str, role: str = "transform") -> list[dict]:
-    conn = psycopg2.connect(**endpoint(role, db).connect_kwargs())
-    try:
-        with conn, conn.cursor() as cur:
-            cur.execute(sql)
-            names = [d[0] for d in cur.description]
-            return [dict(zip(names, row, strict=True)) for row in cur.fetchall()]
-    finally:
-        conn.close()
-
-
 def close(actual: object, expected: object, what: str) -> None:
     if expected is None or actual is None:
         assert actual is None and expected is None, f"{what}: {actual} != {expected}"

@@ -30,6 +30,7 @@ from pathlib import Path
 
 import psycopg2
 import pytest
+from tests.integration.landing_helpers import query
 from tests.support.coinbase_fixtures import coinbase_capture
 
 from crypto_insights.coinbase.errors import ExchangeUnavailable
@@ -374,17 +375,6 @@ def whales(valid: list[Print]) -> dict[tuple[str, int], tuple[str, Decimal | Non
 
 
 # ------------------------------------------------------------------------------------------------------ helpers
-def query(db: str, sql: str, role: str = "transform") -> list[dict]:
-    conn = psycopg2.connect(**endpoint(role, db).connect_kwargs())
-    try:
-        with conn, conn.cursor() as cur:
-            cur.execute(sql)
-            names = [d[0] for d in cur.description]
-            return [dict(zip(names, row, strict=True)) for row in cur.fetchall()]
-    finally:
-        conn.close()
-
-
 def close(actual: object, expected: object, what: str) -> None:
     """Equal to 1e-10 (ratios are stored to 10 decimal places; sums are exact)."""
     if expected is None or actual is None:
