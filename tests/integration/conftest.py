@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 
 import psycopg2
 import pytest
@@ -30,3 +34,33 @@ def warehouse_db(pg: EmbeddedPostgres) -> Iterator[str]:
     yield name
     pg.start()
     drop_database(name)
+
+
+def _drop_airflow_pool() -> None:
+    """Forget Airflow's pooled metadata connections without talking to the server.
+
+    An earlier test may have restarted the shared PostgreSQL, so a pooled connection may be dead: `invalidate()`
+    discards it where `close()` would first try a ROLLBACK on it and fail.
+    """
+    from airflow import settings
+
+    session_factory = getattr(settings, "Session", None)
+    if session_factory is not None and hasattr(session_factory, "registry"):
+        if session_factory.registry.has():
+            session_factory.registry().invalidate()
+        session_factory.remove()
+    if getattr(settings, "engine", None) is not None:
+        settings.engine.dispose(close=False)
+
+
+@pytest.fixture(scope="session")
+def airflow_migrated(pg: EmbeddedPostgres) -> None:
+    airflow = Path(sys.executable).parent / "airflow"
+    subprocess.run([str(airflow), "db", "migrate"], check=True, env=os.environ, capture_output=True)
+
+
+@pytest.fixture
+def airflow_db(airflow_migrated: None, pg: EmbeddedPostgres) -> None:
+    """Airflow's metadata database, migrated once per session, with no pooled connection left from a prior test."""
+    pg.start()  # a fault-injection test may have stopped the server
+    _drop_airflow_pool()

@@ -11,15 +11,12 @@ import email
 import json
 import os
 import socketserver
-import subprocess
-import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
 from datetime import timedelta
 from email.message import Message
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
 from typing import Any
 
 import psycopg2
@@ -37,12 +34,6 @@ pytestmark = pytest.mark.e2e
 MAIL_TO = "ops@crypto-insights.test"
 STALE_NEVER = 24 * 3600  # for the tests of other alerts: dbt may take minutes on a busy machine
 MONITOR_CHECKS = ("check_ingest_freshness", "check_drop_rate", "check_transform_recovered")
-
-
-@pytest.fixture(scope="session")
-def airflow_db(pg) -> None:
-    airflow = Path(sys.executable).parent / "airflow"
-    subprocess.run([str(airflow), "db", "migrate"], check=True, env=os.environ, capture_output=True)
 
 
 class Webhook:

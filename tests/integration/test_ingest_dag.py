@@ -2,11 +2,7 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from datetime import UTC, date, datetime, timedelta
-from pathlib import Path
 
 import psycopg2
 import pytest
@@ -18,23 +14,6 @@ from crypto_insights.paths import DAGS_DIR
 from crypto_insights.postgres.connection import endpoint
 
 pytestmark = pytest.mark.e2e
-
-
-@pytest.fixture(scope="session")
-def airflow_db(pg) -> None:
-    airflow = Path(sys.executable).parent / "airflow"
-    subprocess.run([str(airflow), "db", "migrate"], check=True, env=os.environ, capture_output=True)
-
-
-@pytest.fixture(autouse=True)
-def fresh_airflow_connections() -> None:
-    """An earlier test may have restarted the shared PostgreSQL: drop Airflow's pooled connections first."""
-    from airflow import settings
-
-    if getattr(settings, "Session", None) is not None and hasattr(settings.Session, "remove"):
-        settings.Session.remove()
-    if getattr(settings, "engine", None) is not None:
-        settings.engine.dispose()
 
 
 def _xcom(run_id: str, dag_id: str, task_id: str):
