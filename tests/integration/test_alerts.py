@@ -263,7 +263,11 @@ def test_drop_rate_alerts_above_the_threshold_only(warehouse, webhook, exchange,
     assert "book_level 4.0% (" in alert["summary"] and "alerts.max_drop_rate = 3%" in alert["summary"]
     assert rows(warehouse_db, "select alert_key from raw.pipeline_alerts where resolved_at is null") == [("drop_rate",)]
     counted = rows(warehouse_db, "select entity, count(*) from raw.pipeline_drop_counts group by 1 order by 1")
-    assert counted == [("book_bucket", 1), ("book_level", 1), ("book_snapshot", 1), ("ticker", 1)]  # counted once
+    traded = rows(warehouse_db, "select count(*) from raw.coinbase_trades")[0][0]
+    assert traded > 0  # the offline exchange has printed by the time it first answers
+    assert counted == [("book_bucket", 1), ("book_level", 1), ("book_snapshot", 1), ("ticker", 1), ("trade", 1)]
+    assert alert["details"]["entities"]["trade"]["rows_seen"] == traded  # prints, by the slot that fetched them
+    assert alert["details"]["entities"]["trade"]["rows_rejected"] == 0
 
 
 def test_failing_transform_alerts_once_and_clears_when_the_marts_build(warehouse, webhook, warehouse_db,

@@ -330,10 +330,11 @@ def test_cli_fault_spec_takes_a_probability() -> None:
     assert (fault.probability, fault.params) == (0.1, {})
 
 
-def test_chaos_mix_covers_every_bad_day_on_both_paths() -> None:
+def test_chaos_mix_covers_every_bad_day_on_every_market_data_path() -> None:
     faults = chaos_faults(0.05, slot_seconds=10)
-    assert {path for path, *_ in faults} == {"/products/*/book", "/products/*/ticker"}
-    for path in ("/products/*/book", "/products/*/ticker"):
+    paths = {"/products/*/book", "/products/*/ticker", "/products/*/trades"}
+    assert {path for path, *_ in faults} == paths
+    for path in paths:
         shares = [p for fpath, _, p, _ in faults if fpath == path]
         assert sum(shares) == pytest.approx(0.05)
     kinds = {kind for _, kind, _, _ in faults}

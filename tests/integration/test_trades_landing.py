@@ -44,11 +44,17 @@ def test_a_ten_minute_outage_loses_no_print_and_lands_none_twice(exchange_factor
         assert lander.land(slot, now=slot).trades > 0  # the tape starts here
         start = dict(rows(warehouse_db, "select product_id, min(trade_id) from raw.coinbase_trades group by 1"))
         clock.advance(600)  # ten minutes of prints while nothing lands
+        served_before = _trade_requests(exchange)
+        reports = []
         for i in range(1, 30):
-            lander.land(slot + i * step, now=slot + i * step)
+            reports.append(lander.land(slot + i * step, now=slot + i * step))
             if not rows(warehouse_db, "select 1 from raw.coinbase_trade_gaps"):
                 break
         assert rows(warehouse_db, "select count(*) from raw.coinbase_trade_gaps") == [(0,)], "a gap stayed open"
+        # the rate budget: one newest page per product and slot, plus at most the slot's backfill budget
+        assert max(r.trade_pages for r in reports) <= len(PRODUCTS) + 2
+        assert sum(r.trade_pages for r in reports) == _trade_requests(exchange) - served_before
+        assert len(reports) > 1, "the backfill should take more than one slot at a budget of 2 pages"
         for pid in PRODUCTS:
             made = [t["trade_id"] for t in exchange.trades(pid, after_id=start[pid] - 1)]
             landed = [r[0] for r in rows(warehouse_db, "select trade_id from raw.coinbase_trades "
@@ -59,3 +65,7 @@ def test_a_ten_minute_outage_loses_no_print_and_lands_none_twice(exchange_factor
         assert errors == []
     finally:
         lander.close()
+
+
+def _trade_requests(exchange) -> int:
+    return sum(n for path, n in exchange.requests_served.items() if path.endswith("/trades"))

@@ -341,7 +341,7 @@ fetch_results as (
 
 ),
 
--- the trades endpoint: only its failures leave a row (one per product and slot at most)
+-- the trades endpoint: only its failures leave a row (a failed fetch, or a range of prints given up)
 trade_fetch_failures as (
 
     select

@@ -62,7 +62,7 @@ KINDS = tuple(PARAMS)
 ANSWERING_KINDS = ("reset", "rate_limit", "server_error")  # these replace the response
 BODY_KINDS = ("crossed_book", "negative_size", "missing_field", "extra_field")
 DEFAULT_FAULT_SEED = 7
-MARKET_DATA_PATHS = ("/products/*/book", "/products/*/ticker")
+MARKET_DATA_PATHS = ("/products/*/book", "/products/*/ticker", "/products/*/trades")
 SLOT_SECONDS = 10  # a Retry-After beyond this outlasts the slot the request was for
 
 # The chaos mix: (share of the faulted requests, kind, params). What the real exchange and the network do on a
@@ -238,8 +238,9 @@ class FaultTable:
 
 
 def chaos_faults(rate: float, slot_seconds: int = SLOT_SECONDS) -> list[tuple[str, str, float, dict[str, Any]]]:
-    """(path, kind, probability, params) of the chaos mix on the market-data paths: ≈``rate`` of all book and
-    ticker requests meet one fault of ``CHAOS_MIX`` (a Retry-After longer than a slot is ``slot_seconds`` + 5)."""
+    """(path, kind, probability, params) of the chaos mix on the market-data paths: ≈``rate`` of all book,
+    ticker and trades requests meet one fault of ``CHAOS_MIX`` (a Retry-After longer than a slot is
+    ``slot_seconds`` + 5; ``crossed_book`` leaves a trades page as it is)."""
     if isinstance(rate, bool) or not isinstance(rate, (int, float)) or not 0 < rate <= 1:
         raise FaultError(f"the chaos rate is the share of requests to fault, in (0, 1]; got {rate!r}")
     total = sum(share for share, _, _ in CHAOS_MIX)

@@ -17,7 +17,7 @@ could otherwise switch faults on. No rate limit, no User-Agent needed, not count
 ``GET /_control/stats`` shows the mode, seed, chaos rate, book steps, prints made and requests served;
 ``GET /_control/trades/{product_id}[?after_id=N]`` every print made and kept (``ExchangeServer.trades``).
 
-Chaos (``chaos=RATE``): the mix of ``faults.CHAOS_MIX`` on the book and ticker paths, so that about RATE of
+Chaos (``chaos=RATE``): the mix of ``faults.CHAOS_MIX`` on the book, ticker and trades paths, so that about RATE of
 those requests fault, drawn from an RNG seeded with ``seed`` (a run can be reproduced).
 """
 

@@ -70,12 +70,16 @@ class TradesReport:
 
 
 def _rows(page: TradesPage, slot: str, source: str, newer_than: int | None, older_than: int | None = None) -> list:
-    rows = []
+    """The page's prints in (newer_than, older_than), each id once (a page may repeat a print)."""
+    rows, seen = [], set()
     for t in page.trades:
         if newer_than is not None and t.trade_id <= newer_than:
             continue
         if older_than is not None and t.trade_id >= older_than:
             continue
+        if t.trade_id in seen:
+            continue
+        seen.add(t.trade_id)
         rows.append({
             "product_id": page.product_id, "trade_id": t.trade_id, "source": source, "side": t.side,
             "price": t.price, "size": t.size, "_rescued_data": t.rescued or None, "exchange_time": t.time,
@@ -83,6 +87,17 @@ def _rows(page: TradesPage, slot: str, source: str, newer_than: int | None, olde
             "received_at": (page.received_at or datetime.now(UTC)).isoformat(),
         })  # fmt: skip
     return rows
+
+
+def _skipped(rows: list[dict], lowest: int, highest: int) -> list[tuple[int, int]]:
+    """The runs of ids in [lowest, highest] that `rows` lack: prints a page's span should hold but does not."""
+    have = sorted(r["trade_id"] for r in rows if lowest <= r["trade_id"] <= highest)
+    runs, expect = [], lowest
+    for trade_id in [*have, highest + 1]:
+        if trade_id > expect:
+            runs.append((expect, trade_id - 1))
+        expect = trade_id + 1
+    return runs
 
 
 class TradeTape:
@@ -111,7 +126,11 @@ class TradeTape:
             batch.errors.append(error_row(pid, slot, "trades", self.source, exc))
             return batch
         batch.pages += 1
-        batch.trades += _rows(page, slot, self.source, last)
+        newest = _rows(page, slot, self.source, last)
+        batch.trades += newest
+        if newest:  # ids are gap-free: one missing inside the page is given up (recorded), never invented
+            lowest = page.oldest_id if last is None else max(page.oldest_id, last + 1)
+            self._give_up(batch, slot, _skipped(newest, lowest, page.newest_id), "the exchange's page skipped them")
         if last is not None and page.oldest_id is not None and page.oldest_id > last + 1:
             gaps = [Gap(pid, page.oldest_id, last), *gaps]  # the prints between were made while we were away
             batch.open_gaps.append(gaps[0])
@@ -125,8 +144,13 @@ class TradeTape:
                     batch.errors.append(error_row(pid, slot, "trades", self.source, exc))
                     return batch
                 batch.pages += 1
-                batch.trades += _rows(older, slot, self.source, gap.down_to_id, gap.after_id)
+                filled = _rows(older, slot, self.source, gap.down_to_id, gap.after_id)
+                batch.trades += filled
                 reached = older.oldest_id is not None and older.oldest_id <= gap.down_to_id + 1
+                if older.trades:  # the part of the gap this page spans must be whole
+                    lowest = max(older.oldest_id, gap.down_to_id + 1)
+                    self._give_up(batch, slot, _skipped(filled, lowest, gap.after_id - 1),
+                                  "the exchange's page skipped them")  # fmt: skip
                 too_old = bool(older.trades) and min(t.traded_at for t in older.trades) < horizon
                 if reached or not older.trades or too_old:
                     self._close(batch, gap, slot, None if reached else older, too_old)
@@ -144,13 +168,19 @@ class TradeTape:
         newest_missing = (last_page.oldest_id or gap.after_id) - 1
         why = (f"older than the {self.settings.ingest.trades_backfill_hours} h backfill horizon" if too_old
                else "the exchange serves no print older than this")  # fmt: skip
-        batch.errors.append({
-            "product_id": batch.product_id, "slot_at": slot, "endpoint": "trades", "source": self.source,
-            "error_kind": "trades_gap_unrecoverable",
-            "reason": f"prints {gap.down_to_id + 1}..{newest_missing} not landed: {why}",
-            "http_status": None, "attempts": None, "body_excerpt": None,
-            "first_trade_id": gap.down_to_id + 1, "last_trade_id": newest_missing,
-        })  # fmt: skip
+        self._give_up(batch, slot, [(gap.down_to_id + 1, newest_missing)], why)
+
+    def _give_up(self, batch: TradeBatch, slot: str, runs: list[tuple[int, int]], why: str) -> None:
+        """Record each run of print ids as a range not landed (one error row each: raw.coinbase_ingest_errors)."""
+        for first, last in runs:
+            if first > last:
+                continue
+            batch.errors.append({
+                "product_id": batch.product_id, "slot_at": slot, "endpoint": "trades", "source": self.source,
+                "error_kind": "trades_gap_unrecoverable", "reason": f"prints {first}..{last} not landed: {why}",
+                "http_status": None, "attempts": None, "body_excerpt": None,
+                "first_trade_id": first, "last_trade_id": last,
+            })  # fmt: skip
 
 
 def _page_budgets(products: tuple[str, ...], pages_per_slot: int) -> dict[str, int]:

@@ -3,9 +3,9 @@
 Rejections are counted in dbt's `staging.stg_coinbase__rejected_rows` (every raw row a drop rule keeps out of
 staging, with its rule) rather than in the marts built on it: the staging view is what every data-quality mart
 counts, and the marts' shape may change. Rows seen per entity are counted in raw, where each one is either kept by
-staging or rejected: every book snapshot and ticker, every verbatim level (`bids`, `asks`) and profile bucket of the
-configured products' books. The rate is per entity (rejected / seen over the last 15 minutes of slots), so a broken
-ticker feed is not hidden by a million healthy book levels.
+staging or rejected: every book snapshot, ticker and print (a print by the slot that fetched it), every verbatim
+level (`bids`, `asks`) and profile bucket of the configured products' books. The rate is per entity (rejected /
+seen over the last 15 minutes of slots), so a broken ticker feed is not hidden by a million healthy book levels.
 
 The view checks every level and bucket of a book with patterns (~10 ms a book): 15 minutes of books would cost
 seconds at each run of the minutely monitor. So each slot is counted once, when it is settled (a window back, when
@@ -58,6 +58,11 @@ seen as (
     union all
     select slot_at, 'ticker', count(*)
     from raw.coinbase_tickers
+    where slot_at > %(since)s and slot_at <= %(until)s
+    group by 1
+    union all
+    select slot_at, 'trade', count(*)
+    from raw.coinbase_trades
     where slot_at > %(since)s and slot_at <= %(until)s
     group by 1
 
