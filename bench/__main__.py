@@ -1,4 +1,4 @@
-"""`make bench [BENCH_ARGS="reduce landing history freshness"]`: run benchmarks, write docs/benchmarks.md.
+"""`make bench [BENCH_ARGS="reduce landing trades history freshness"]`: run benchmarks, write docs/benchmarks.md.
 
 Results are kept per section in docs/benchmarks.json, so running one benchmark updates its sections and keeps the
 others; the markdown is rendered from all of them. `history` (the dbt micro-batch over 0, 1, 3 and 7 days of
@@ -24,11 +24,12 @@ PLOTS = {"dbt micro-batch": "images/bench_dbt_microbatch.png"}
 
 
 def _benchmarks() -> dict[str, tuple[str, Callable[[], dict]]]:
-    from bench import bench_dbt, bench_freshness, bench_landing, bench_reduce
+    from bench import bench_dbt, bench_freshness, bench_landing, bench_reduce, bench_trades
 
     return {
         "reduce": ("edge reduction", bench_reduce.run),
         "landing": ("landing", bench_landing.run),
+        "trades": ("", bench_trades.run),  # sections "trades landing" and "trades cost"
         "history": ("", bench_dbt.run),  # both below over one generated history; returns its sections
         "dbt": ("", partial(bench_dbt.run, dashboards=False)),  # the micro-batch at 0, 1, 3 and 7 days only
         "dashboards": ("", partial(bench_dbt.run, micro_batches=False)),  # 7 days, then the chart queries only
@@ -39,7 +40,7 @@ def _benchmarks() -> dict[str, tuple[str, Callable[[], dict]]]:
 def render(results: dict[str, dict]) -> str:
     lines = [
         "# Benchmarks", "",
-        "Measured by `make bench` (`python -m bench [reduce|landing|history|dbt|dashboards|freshness]`) on this "
+        "Measured by `make bench` (`python -m bench [reduce|landing|trades|history|dbt|dashboards|freshness]`) on this "
         f"project's development machine ({platform.machine()}, CPython {platform.python_version()}, 2 cores, "
         "24 GB). Each section says when it ran; timings are medians unless named p95; ratios are against a floor "
         "measured in the same run. Targets: [architecture.md](architecture.md#performance-targets).", "",

@@ -269,11 +269,12 @@ def land_window(lander: WindowLander, window_start: datetime) -> None:
         lander.land(slot, now=slot)
 
 
-def micro_batch(target: Path, threads: int | None = None) -> MicroBatch:
+def micro_batch(target: Path, threads: int | None = None, args: tuple[str, ...] = MICRO_BATCH_ARGS) -> MicroBatch:
+    """One timed dbt run of `args` (default: what `crypto_transform` runs after each window)."""
     wait_until_quiet()
     others = OtherLoad()
     started_at, started = time.time(), time.perf_counter()
-    result = run_dbt(list(MICRO_BATCH_ARGS), dbname="crypto", target_path=target, threads=threads)
+    result = run_dbt(list(args), dbname="crypto", target_path=target, threads=threads)
     wall = time.perf_counter() - started
     other_cores = others.cores()
     if result.returncode != 0:

@@ -8,8 +8,8 @@ Each run lands one window (30 s = 3 slots) with a **deferrable** operator: the t
 triggerer, so no worker slot is held while waiting. Runs follow each other back to back (`@continuous`,
 `max_active_runs=1`). A retried or duplicated slot changes nothing (`on conflict do nothing`); a slot that cannot
 be fetched is recorded in `raw.coinbase_ingest_errors`; a slot the warehouse cannot take is spooled to disk and
-landed on the next run. Each landed window updates the `raw_coinbase_order_books` asset, which schedules
-`crypto_transform`.
+landed on the next run. Each landed slot is announced to the `raw_coinbase_landed_slots` asset's watcher and each
+landed window updates the `raw_coinbase_order_books` asset: either schedules `crypto_transform`.
 """
 
 from datetime import datetime, timedelta

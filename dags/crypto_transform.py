@@ -1,8 +1,10 @@
 """
 ### Crypto transform
 
-Runs the dbt project (`dbt_project/`: staging → intermediate → marts, with its data tests) each time
-`coinbase_ingest` lands a window (the `raw_coinbase_order_books` asset). dbt runs inside Airflow through
+Runs the dbt project (`dbt_project/`: staging → intermediate → marts, with its data tests) each time a slot is
+landed: the `raw_coinbase_landed_slots` asset, whose watcher in the triggerer hears each landed slot (event-driven
+scheduling), or else the window's `raw_coinbase_order_books` asset. Slots that land while a run is busy are taken in
+together by the next run (`max_active_runs=1`). dbt runs inside Airflow through
 astronomer-cosmos as **one** `dbt build` per micro-batch: per-model tasks would spend more on task start-up than the
 models take (docs/architecture.md#orchestration). Daily marts (`tag:daily`) are left to `crypto_maintenance`. The dbt
 profile is mapped by Cosmos from the Airflow connection `crypto_transform`; the symbol and KPI settings come from
@@ -14,14 +16,14 @@ from datetime import datetime, timedelta
 from airflow.sdk import dag
 from cosmos.operators.local import DbtBuildLocalOperator
 
-from crypto_insights.airflow.assets import MARTS, RAW_ORDER_BOOKS
+from crypto_insights.airflow.assets import LANDED_SLOTS, MARTS, RAW_ORDER_BOOKS
 from crypto_insights.airflow.dbt import DBT_MACROS, dbt_operator_kwargs
 from crypto_insights.airflow.notifiers import TaskFailureNotifier
 from crypto_insights.transform.dbt_vars import DEFAULT_LOOKBACK_MINUTES
 
 
 @dag(
-    schedule=[RAW_ORDER_BOOKS],
+    schedule=LANDED_SLOTS | RAW_ORDER_BOOKS,
     start_date=datetime(2026, 1, 1),
     catchup=False,
     max_active_runs=1,

@@ -85,11 +85,19 @@ def test_no_airflow_2_idioms() -> None:
     assert result.returncode == 0, result.stdout + result.stderr
 
 
-def test_transform_is_scheduled_by_the_landing_asset(dagbag) -> None:
-    from crypto_insights.airflow.assets import MARTS, RAW_ORDER_BOOKS
+def test_transform_is_scheduled_by_each_landed_slot_or_window(dagbag) -> None:
+    from airflow.sdk.definitions.asset import AssetAny
+
+    from crypto_insights.airflow.assets import LANDED_SLOTS, MARTS, RAW_ORDER_BOOKS
+    from crypto_insights.airflow.triggers import LandedSlotTrigger
 
     dag = dagbag.dags["crypto_transform"]
-    assert RAW_ORDER_BOOKS.name in str(dag.timetable.asset_condition)
+    condition = dag.timetable.asset_condition
+    assert isinstance(condition, AssetAny)  # either asset starts a run: a silent watcher still leaves the window's
+    assert {a.name for a in condition.objects} == {LANDED_SLOTS.name, RAW_ORDER_BOOKS.name}
+    (watcher,) = LANDED_SLOTS.watchers
+    assert isinstance(watcher.trigger, LandedSlotTrigger)
+    assert watcher.trigger.serialize()[1] == {"warehouse_conn_id": "crypto_warehouse", "wait_s": 1.0}
     assert MARTS in dag.get_task("dbt_build").outlets
 
 

@@ -167,7 +167,7 @@ def test_superset_config_needs_its_secrets_and_caches_shorter_than_the_refresh(m
 def test_templates_are_all_used() -> None:
     templates = {p.relative_to(ASSETS_DIR).as_posix() for p in Path(ASSETS_DIR).rglob("*.j2")}
     assert "dashboards/order_book.yaml.j2" in templates and "_macros.j2" in templates
-    assert len([t for t in templates if t.startswith("charts/")]) == len(CHART_KEYS) == 16
+    assert len([t for t in templates if t.startswith("charts/")]) == len(CHART_KEYS) == 17
 
 
 # ------------------------------------------------------------------------------------------------- the trade tape
@@ -237,3 +237,16 @@ def test_order_flow_sits_beside_the_book_imbalance(rendered) -> None:
     assert ["CHART-intent", "CHART-order-flow"] in rows
     colors = dashboard["metadata"]["label_colors"]
     assert colors["taker_buy_volume_usd"] == colors["buy"] and colors["taker_sell_vwap"] == colors["sell"]
+
+
+def test_every_dashboard_shows_the_data_age_red_past_the_stall_threshold(rendered) -> None:
+    threshold = SETTINGS.alerts.stale_after_s
+    dataset = _load(rendered, "datasets/crypto_warehouse/order_book_latest.yaml")
+    assert "now() - book.last_slot_at" in dataset["sql"]
+    for symbol in SETTINGS.symbols:
+        chart = _load(rendered, f"charts/{symbol.product_id}/data_age.yaml")
+        assert chart["dataset_uuid"] == dataset["uuid"]
+        rules = {(r["operator"], r["targetValue"], r["colorScheme"]) for r in chart["params"]["conditional_formatting"]}
+        assert rules == {(">", threshold, "colorError"), ("≤", threshold, "colorSuccess")}
+        assert chart["params"]["metric"]["sqlExpression"] == "max(data_age_s)"
+        assert f"red past {threshold} s" in chart["params"]["subheader"]

@@ -118,7 +118,8 @@ book_windows as (
         {%- endfor %}
         count(*) as snapshot_count,
         count(*) filter (where not is_crossed) as kpi_snapshot_count,
-        count(*) filter (where is_crossed) as crossed_snapshot_count
+        count(*) filter (where is_crossed) as crossed_snapshot_count,
+        max(slot_at) as last_slot_at
     from snapshots_ordered
     group by product_id, window_start
 
@@ -206,6 +207,7 @@ final as (
         {{ kpi_round('cast(book_windows.snapshot_count as numeric) / expected.expected_slots') }} as completeness,
         -- timestamps
         book_windows.window_start,
+        book_windows.last_slot_at,
         -- numerics: the trade tape (fct_trades_30s; NULL but trade_count when the window has no print)
         coalesce(trade_windows.trade_count, 0) as trade_count,
         trade_windows.taker_buy_count,

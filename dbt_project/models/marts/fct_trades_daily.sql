@@ -6,7 +6,7 @@
         on_schema_change='append_new_columns',
         full_refresh=var('rebuild_history', false),
         lookback_column='day_start',
-        tags=['daily'],
+        tags=['daily', 'trades'],
     )
 }}
 

@@ -1,6 +1,7 @@
 {{
     config(
         materialized='incremental',
+        tags=['trades'],
         unique_key=['product_id', 'trade_id'],
         incremental_strategy='delete+insert',
         on_schema_change='append_new_columns',

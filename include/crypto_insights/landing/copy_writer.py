@@ -80,6 +80,15 @@ class CopyWriter:
     def write_trades(self, batches: Sequence) -> int:
         return self._with_connection(lambda conn: write_trades(conn, batches))
 
+    def notify_landed(self, slot_at: str) -> None:
+        """Tell listeners (the transform's asset watcher) that `slot_at` is landed: NOTIFY on SLOT_LANDED_CHANNEL."""
+
+        def notify(conn: Connection) -> None:
+            with conn, conn.cursor() as cur:
+                cur.execute("select pg_notify(%s, %s)", (SLOT_LANDED_CHANNEL, slot_at))
+
+        self._with_connection(notify)
+
     def _with_connection(self, work: Callable[[Connection], object]):
         conn = self._connection()
         try:
@@ -108,6 +117,9 @@ class CopyWriter:
         duplicates = len(batch.books) - books + len(batch.tickers) - tickers + len(batch.errors) - errors
         return WriteCounts(books=books, tickers=tickers, errors=errors, duplicates=duplicates, superseded=superseded)
 
+
+# The channel a landed slot is announced on (payload: its slot_at, ISO-8601); delivered when the NOTIFY commits.
+SLOT_LANDED_CHANNEL = "crypto_insights_slot_landed"
 
 # Error rows whose (product, slot, endpoint) is landed already are not written.
 _UNLESS_LANDED = """

@@ -69,7 +69,7 @@ class TradesReport:
     failures: list[str] = field(default_factory=list)
 
 
-def _rows(page: TradesPage, slot: str, source: str, newer_than: int | None, older_than: int | None = None) -> list:
+def page_rows(page: TradesPage, slot: str, source: str, newer_than: int | None, older_than: int | None = None) -> list:
     """The page's prints in (newer_than, older_than), each id once (a page may repeat a print)."""
     rows, seen = [], set()
     for t in page.trades:
@@ -126,7 +126,7 @@ class TradeTape:
             batch.errors.append(error_row(pid, slot, "trades", self.source, exc))
             return batch
         batch.pages += 1
-        newest = _rows(page, slot, self.source, last)
+        newest = page_rows(page, slot, self.source, last)
         batch.trades += newest
         if newest:  # ids are gap-free: one missing inside the page is given up (recorded), never invented
             lowest = page.oldest_id if last is None else max(page.oldest_id, last + 1)
@@ -144,7 +144,7 @@ class TradeTape:
                     batch.errors.append(error_row(pid, slot, "trades", self.source, exc))
                     return batch
                 batch.pages += 1
-                filled = _rows(older, slot, self.source, gap.down_to_id, gap.after_id)
+                filled = page_rows(older, slot, self.source, gap.down_to_id, gap.after_id)
                 batch.trades += filled
                 reached = older.oldest_id is not None and older.oldest_id <= gap.down_to_id + 1
                 if older.trades:  # the part of the gap this page spans must be whole

@@ -78,7 +78,17 @@ class WindowLander:
                                deadline=deadline)  # fmt: skip
             batches = trades.result()
         self._land_trades(slot_at, batches, report)
+        if report.books and not report.spooled:
+            self._announce(slot_at)
         return report
+
+    def _announce(self, slot_at: datetime) -> None:
+        """NOTIFY the slot's landing (books, tickers and prints committed): the transform starts on it. Best effort:
+        a lost notice costs freshness, not data (the next slot's notice, or the window's asset event, covers it)."""
+        try:
+            self.lander.with_writer(lambda w: w.notify_landed(slot_at.isoformat()))
+        except DATABASE_DOWN as exc:
+            log.warning("slot %s: landing not announced (%s)", slot_at.isoformat(), str(exc).strip())
 
     def _fetch_trades(self, slot_at: datetime, deadline: float) -> list | None:
         """The slot's trade pages within its deadline; None while the warehouse cannot say what is landed."""

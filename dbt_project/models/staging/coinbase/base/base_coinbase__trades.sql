@@ -1,4 +1,4 @@
-{{ config(materialized='ephemeral') }}
+{{ config(materialized='ephemeral', tags=['trades']) }}
 
 -- Every print of raw.coinbase_trades, typed, with the drop rule it breaks (NULL when valid): the first of
 -- product_not_configured, price_not_numeric, price_not_positive, size_not_numeric, size_not_positive,
