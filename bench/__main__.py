@@ -1,4 +1,4 @@
-"""`make bench [BENCH_ARGS="reduce landing trades history freshness"]`: run benchmarks, write docs/benchmarks.md.
+"""`make bench [BENCH_ARGS="reduce landing trades history freshness scaling"]`: run them, write docs/benchmarks.md.
 
 Results are kept per section in docs/benchmarks.json, so running one benchmark updates its sections and keeps the
 others; the markdown is rendered from all of them. `history` (the dbt micro-batch over 0, 1, 3 and 7 days of
@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import platform
 import sys
 from collections.abc import Callable
@@ -20,11 +21,11 @@ from crypto_insights.paths import REPO_ROOT
 
 RESULTS = REPO_ROOT / "docs" / "benchmarks.json"
 MARKDOWN = REPO_ROOT / "docs" / "benchmarks.md"
-PLOTS = {"dbt micro-batch": "images/bench_dbt_microbatch.png"}
+PLOTS = {"dbt micro-batch": "images/bench_dbt_microbatch.png", "scaling with coins": "images/bench_scaling.png"}
 
 
 def _benchmarks() -> dict[str, tuple[str, Callable[[], dict]]]:
-    from bench import bench_dbt, bench_freshness, bench_landing, bench_reduce, bench_trades
+    from bench import bench_dbt, bench_freshness, bench_landing, bench_reduce, bench_scaling, bench_trades
 
     return {
         "reduce": ("edge reduction", bench_reduce.run),
@@ -34,16 +35,24 @@ def _benchmarks() -> dict[str, tuple[str, Callable[[], dict]]]:
         "dbt": ("", partial(bench_dbt.run, dashboards=False)),  # the micro-batch at 0, 1, 3 and 7 days only
         "dashboards": ("", partial(bench_dbt.run, micro_batches=False)),  # 7 days, then the chart queries only
         "freshness": ("freshness and footprint", bench_freshness.run),
+        "scaling": ("", bench_scaling.run),  # landing and the micro-batch at 5, 10, 20 and 40 coins
     }
+
+
+def machine() -> str:
+    """This machine, measured: architecture, CPython, cores and memory."""
+    memory_kib = next(int(line.split()[1]) for line in open("/proc/meminfo") if line.startswith("MemTotal:"))
+    return (f"{platform.machine()}, CPython {platform.python_version()}, {os.cpu_count()} cores, "
+            f"{memory_kib / 1024 ** 2:.0f} GB")  # fmt: skip
 
 
 def render(results: dict[str, dict]) -> str:
     lines = [
         "# Benchmarks", "",
-        "Measured by `make bench` (`python -m bench [reduce|landing|trades|history|dbt|dashboards|freshness]`) on this "
-        f"project's development machine ({platform.machine()}, CPython {platform.python_version()}, 2 cores, "
-        "24 GB). Each section says when it ran; timings are medians unless named p95; ratios are against a floor "
-        "measured in the same run. Targets: [architecture.md](architecture.md#performance-targets).", "",
+        "Measured by `make bench` (`python -m bench [reduce|landing|trades|history|dbt|dashboards|freshness|"
+        f"scaling]`) on this project's development machine ({machine()}). Each section says when it ran; timings "
+        "are medians unless named p95; ratios are against a floor measured in the same run. Targets: "
+        "[architecture.md](architecture.md#performance-targets).", "",
     ]  # fmt: skip
     for name, result in results.items():
         measured = result.get("measured_on", "")

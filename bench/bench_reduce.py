@@ -107,21 +107,28 @@ def measure(bodies: list[bytes], repeat: int = 7) -> dict:
             cpu[key].append(time.process_time() - started_cpu)
     levels = sum(len(b["bids"]) + len(b["asks"]) for b in map(json.loads, bodies))
     floor, ours = statistics.median(wall["parse"]), statistics.median(wall["reduce"])
+    ratios = sorted(r / p for p, r in zip(wall["parse"], wall["reduce"], strict=True))  # per round, back to back
     return {
         "books": len(bodies), "levels_per_book": levels // len(bodies),
         "body_kb": sum(map(len, bodies)) // len(bodies) // 1024,
         "json_loads_levels_per_s": round(levels / floor), "parse_reduce_levels_per_s": round(levels / ours),
         "ms_per_book": round(ours / len(bodies) * 1000, 1), "ratio_to_json_loads": round(ours / floor, 2),
+        "ratio_per_round_min_max": f"{ratios[0]:.2f}–{ratios[-1]:.2f} over {len(ratios)} rounds",
         "ratio_cpu_time": round(statistics.median(cpu["reduce"]) / statistics.median(cpu["parse"]), 2),
     }  # fmt: skip
 
 
 def run(books: int = 10, repeat: int = 7) -> dict:
     """`make bench`: the offline exchange's BTC-USD book, then the synthetic one, one flat table."""
-    result = {f"exchange_{k}": v for k, v in measure(exchange_bodies(books), repeat).items()}
-    bodies = [synthetic_body(seed) for seed in range(books)]
-    result |= {f"synthetic_{k}": v for k, v in measure(bodies, repeat).items()}
-    return result | {"target": TARGET}
+    from bench.bench_dbt import OtherLoad, machine_lock
+
+    exchange, synthetic = exchange_bodies(books), [synthetic_body(seed) for seed in range(books)]
+    with machine_lock() as lock_note:
+        others = OtherLoad()
+        result = {f"exchange_{k}": v for k, v in measure(exchange, repeat).items()}
+        result |= {f"synthetic_{k}": v for k, v in measure(synthetic, repeat).items()}
+        load = others.report()
+    return result | {"target": TARGET, "other_load": load, "lock": lock_note}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -9,7 +9,9 @@ Tells someone when data stops, every minute. Each check alerts **once** when its
   (levels, buckets, snapshots, tickers) over the last 15 minutes (dbt's `staging.stg_coinbase__rejected_rows`,
   each slot counted once into `raw.pipeline_drop_counts`);
 - `check_transform_recovered`: a `crypto_transform` failure (sent by its failure notifier) is resolved once the
-  `crypto_marts` asset is updated again.
+  `crypto_marts` asset is updated again;
+- `check_data_tests_recovered`: a `crypto_data_tests` failure is resolved once the tests pass again (the
+  `crypto_marts_tested` asset).
 
 Alerts go through `crypto_insights.airflow.notifiers`: the task log and `.local/alerts.log` always, the webhook
 `alerts.webhook_url` ($CRYPTO_INSIGHTS_ALERT_WEBHOOK) and e-mail `alerts.email_to` (connection `smtp_default`) when
@@ -20,7 +22,7 @@ from datetime import UTC, datetime, timedelta
 
 from airflow.sdk import dag, task
 
-from crypto_insights.airflow.assets import MARTS, TRANSFORM_CONN_ID, WAREHOUSE_CONN_ID
+from crypto_insights.airflow.assets import MARTS, MARTS_TESTED, TRANSFORM_CONN_ID, WAREHOUSE_CONN_ID
 
 
 def _warehouse():
@@ -120,10 +122,27 @@ def crypto_monitor():
         finally:
             conn.close()
 
+    @task(inlets=[MARTS_TESTED])
+    def check_data_tests_recovered(**context) -> dict[str, str]:
+        from crypto_insights.airflow.notifiers import alert_sender
+        from crypto_insights.monitoring.alerts import DATA_TESTS_FAILED
+        from crypto_insights.monitoring.transform import transform_recovery
+
+        def tests_passed_at() -> datetime | None:
+            newest = context["inlet_events"][MARTS_TESTED].ascending(False).limit(1)
+            return newest[0].timestamp if len(newest) else None
+
+        conn = _warehouse()
+        try:
+            return transform_recovery(conn, tests_passed_at, alert_sender(context), DATA_TESTS_FAILED).as_dict()
+        finally:
+            conn.close()
+
     sweep_ingest_gaps()
     check_ingest_freshness()
     check_drop_rate()
     check_transform_recovered()
+    check_data_tests_recovered()
 
 
 crypto_monitor()

@@ -1,20 +1,21 @@
 """
 ### Crypto transform
 
-Runs the dbt project (`dbt_project/`: staging → intermediate → marts, with its data tests) each time a slot is
-landed: the `raw_coinbase_landed_slots` asset, whose watcher in the triggerer hears each landed slot (event-driven
-scheduling), or else the window's `raw_coinbase_order_books` asset. Slots that land while a run is busy are taken in
-together by the next run (`max_active_runs=1`). dbt runs inside Airflow through
-astronomer-cosmos as **one** `dbt build` per micro-batch: per-model tasks would spend more on task start-up than the
-models take (docs/architecture.md#orchestration). Daily marts (`tag:daily`) are left to `crypto_maintenance`. The dbt
-profile is mapped by Cosmos from the Airflow connection `crypto_transform`; the symbol and KPI settings come from
-`include/crypto_insights.yaml` as dbt vars. Unit tests check the SQL, not the data: CI runs them, not every batch.
+Builds the dbt models (`dbt_project/`: staging → intermediate → marts) each time a slot is landed: the
+`raw_coinbase_landed_slots` asset, whose watcher in the triggerer hears each landed slot (event-driven scheduling),
+or else the window's `raw_coinbase_order_books` asset. Slots that land while a run is busy are taken in together by
+the next run (`max_active_runs=1`). One `dbt run` per micro-batch, inside Airflow through astronomer-cosmos:
+per-model tasks would spend more on task start-up than the models take (docs/architecture.md#orchestration). The
+data tests are not in this hot path: `crypto_data_tests` runs them every minute over the recent windows, so a slot
+reaches the marts ~3 s sooner. Daily marts (`tag:daily`) are left to `crypto_maintenance`. The dbt profile is
+mapped by Cosmos from the Airflow connection `crypto_transform`; the symbol and KPI settings come from
+`include/crypto_insights.yaml` as dbt vars.
 """
 
 from datetime import datetime, timedelta
 
 from airflow.sdk import dag
-from cosmos.operators.local import DbtBuildLocalOperator
+from cosmos.operators.local import DbtRunLocalOperator
 
 from crypto_insights.airflow.assets import LANDED_SLOTS, MARTS, RAW_ORDER_BOOKS
 from crypto_insights.airflow.dbt import DBT_MACROS, dbt_operator_kwargs
@@ -34,9 +35,8 @@ from crypto_insights.transform.dbt_vars import DEFAULT_LOOKBACK_MINUTES
     user_defined_macros=DBT_MACROS,
 )
 def crypto_transform():
-    DbtBuildLocalOperator(
-        task_id="dbt_build", exclude="tag:daily", outlets=[MARTS],
-        **dbt_operator_kwargs(DEFAULT_LOOKBACK_MINUTES, "--exclude-resource-type", "unit_test"),
+    DbtRunLocalOperator(
+        task_id="dbt_run", exclude="tag:daily", outlets=[MARTS], **dbt_operator_kwargs(DEFAULT_LOOKBACK_MINUTES),
     )  # fmt: skip
 
 

@@ -12,7 +12,7 @@ import pytest
 from crypto_insights.paths import DAGS_DIR
 
 DAG_FILES = sorted(DAGS_DIR.glob("*.py"))
-EXPECTED_DAGS = {"coinbase_ingest", "crypto_maintenance", "crypto_monitor", "crypto_transform"}
+EXPECTED_DAGS = {"coinbase_ingest", "crypto_data_tests", "crypto_maintenance", "crypto_monitor", "crypto_transform"}
 
 
 @pytest.fixture(scope="module")
@@ -98,27 +98,42 @@ def test_transform_is_scheduled_by_each_landed_slot_or_window(dagbag) -> None:
     (watcher,) = LANDED_SLOTS.watchers
     assert isinstance(watcher.trigger, LandedSlotTrigger)
     assert watcher.trigger.serialize()[1] == {"warehouse_conn_id": "crypto_warehouse", "wait_s": 1.0}
-    assert MARTS in dag.get_task("dbt_build").outlets
+    assert MARTS in dag.get_task("dbt_run").outlets
+
+
+def test_the_micro_batch_builds_models_and_the_data_tests_run_every_minute(dagbag) -> None:
+    from crypto_insights.airflow.assets import MARTS_TESTED
+
+    run = dagbag.dags["crypto_transform"].get_task("dbt_run")
+    assert type(run).__name__ == "DbtRunLocalOperator" and run.exclude == "tag:daily"
+    tests = dagbag.dags["crypto_data_tests"]
+    assert tests.timetable.expression == "* * * * *" and tests.max_active_runs == 1
+    test = tests.get_task("dbt_test")
+    assert type(test).__name__ == "DbtTestLocalOperator" and test.select == "test_type:data"
+    assert MARTS_TESTED in test.outlets
+    assert test.cache_dir != run.cache_dir  # the two may run at once: each keeps its own partial-parse file
 
 
 def test_monitor_runs_every_minute_and_checks_each_alert(dagbag) -> None:
-    from crypto_insights.airflow.assets import MARTS
+    from crypto_insights.airflow.assets import MARTS, MARTS_TESTED
 
     dag = dagbag.dags["crypto_monitor"]
     assert dag.timetable.expression == "* * * * *"
-    assert {"sweep_ingest_gaps", "check_ingest_freshness", "check_drop_rate", "check_transform_recovered"} <= set(
-        dag.task_ids
-    )
+    assert {"sweep_ingest_gaps", "check_ingest_freshness", "check_drop_rate", "check_transform_recovered",
+            "check_data_tests_recovered"} <= set(dag.task_ids)  # fmt: skip
     assert MARTS in dag.get_task("check_transform_recovered").inlets  # reads the marts' asset events
+    assert MARTS_TESTED in dag.get_task("check_data_tests_recovered").inlets
     assert dag.dagrun_timeout is not None, "a stuck run must not block the next minute's forever"
 
 
 def test_transform_failures_are_sent_by_the_notifier(dagbag) -> None:
     from crypto_insights.airflow.notifiers import TaskFailureNotifier
 
-    callbacks = dagbag.dags["crypto_transform"].get_task("dbt_build").on_failure_callback
-    notifiers = [c for c in callbacks if isinstance(c, TaskFailureNotifier)]
-    assert [n.alert_key for n in notifiers] == ["transform_failed"]
+    for dag_id, task_id, key in (("crypto_transform", "dbt_run", "transform_failed"),
+                                 ("crypto_data_tests", "dbt_test", "data_tests_failed")):  # fmt: skip
+        callbacks = dagbag.dags[dag_id].get_task(task_id).on_failure_callback
+        notifiers = [c for c in callbacks if isinstance(c, TaskFailureNotifier)]
+        assert [n.alert_key for n in notifiers] == [key]
 
 
 def test_maintenance_prunes_airflow_logs(dagbag) -> None:

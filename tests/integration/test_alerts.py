@@ -33,7 +33,8 @@ pytestmark = pytest.mark.e2e
 
 MAIL_TO = "ops@crypto-insights.test"
 STALE_NEVER = 24 * 3600  # for the tests of other alerts: dbt may take minutes on a busy machine
-MONITOR_CHECKS = ("check_ingest_freshness", "check_drop_rate", "check_transform_recovered")
+MONITOR_CHECKS = ("check_ingest_freshness", "check_drop_rate", "check_transform_recovered",
+                  "check_data_tests_recovered")
 
 
 class Webhook:
@@ -284,8 +285,8 @@ def test_failing_transform_alerts_once_and_clears_when_the_marts_build(warehouse
         assert webhook.alerts() == [("transform_failed", "firing")], attempt
 
     alert = webhook.bodies[0]["alert"]
-    assert alert["title"] == "crypto_transform: task dbt_build failed"
-    assert alert["details"]["task_id"] == "dbt_build" and alert["details"]["exception"]
+    assert alert["title"] == "crypto_transform: task dbt_run failed"
+    assert alert["details"]["task_id"] == "dbt_run" and alert["details"]["exception"]
     open_incident = rows(warehouse_db, "select alert_key from raw.pipeline_alerts where resolved_at is null")
     assert open_incident == [("transform_failed",)]
     monkeypatch.setenv("AIRFLOW_CONN_CRYPTO_TRANSFORM", endpoint("transform", warehouse_db).url())
@@ -297,6 +298,42 @@ def test_failing_transform_alerts_once_and_clears_when_the_marts_build(warehouse
     assert outcomes["check_transform_recovered"]["transition"] == "resolved"
     assert webhook.alerts() == [("transform_failed", "firing"), ("transform_failed", "resolved")]
     assert webhook.bodies[1]["alert"]["summary"].startswith("crypto_transform built the marts again at ")
+
+
+def test_failing_data_tests_alert_once_and_clear_when_they_pass(warehouse, webhook, warehouse_db,
+                                                                  alert_config) -> None:  # fmt: skip
+    alert_config(stale_after_s=STALE_NEVER)
+    _land(warehouse, current_slot())
+    assert _dag("crypto_transform").test().state == "success"
+    tests = _dag("crypto_data_tests")
+    for task in tests.tasks:
+        task.retries = 0
+    assert tests.test().state == "success"
+    assert webhook.alerts() == []
+    # a mart row no model would write: the accepted-values test of the 30 s mart fails
+    _execute(warehouse_db, "update marts.fct_order_book_30s set intent = 'bogus' "
+                           "where window_start = (select max(window_start) from marts.fct_order_book_30s)")  # fmt: skip
+
+    for attempt in range(2):  # the second failure belongs to the open incident
+        assert tests.test().state == "failed"
+        assert webhook.alerts() == [("data_tests_failed", "firing")], attempt
+    assert webhook.bodies[0]["alert"]["title"] == "crypto_data_tests: task dbt_test failed"
+    assert _run_monitor()["check_data_tests_recovered"]["transition"] == "still_firing"
+
+    _execute(warehouse_db, "update marts.fct_order_book_30s set intent = 'neutral' where intent = 'bogus'")
+    assert tests.test().state == "success"  # updates the crypto_marts_tested asset
+    assert _run_monitor()["check_data_tests_recovered"]["transition"] == "resolved"
+    assert webhook.alerts() == [("data_tests_failed", "firing"), ("data_tests_failed", "resolved")]
+    assert webhook.bodies[1]["alert"]["summary"].startswith("crypto_data_tests passed again at ")
+
+
+def _execute(db: str, statement: str) -> None:
+    conn = psycopg2.connect(**endpoint("transform", db).connect_kwargs())
+    try:
+        with conn, conn.cursor() as cur:
+            cur.execute(statement)
+    finally:
+        conn.close()
 
 
 def test_maintenance_prunes_airflow_logs_past_the_retention(airflow_db, tmp_path, monkeypatch) -> None:

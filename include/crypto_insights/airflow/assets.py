@@ -16,3 +16,5 @@ LANDED_SLOTS = Asset(
     watchers=[AssetWatcher(name="landed_slot_watcher", trigger=LandedSlotTrigger(warehouse_conn_id=WAREHOUSE_CONN_ID))],
 )
 MARTS = Asset(name="crypto_marts", uri="crypto-insights://warehouse/marts")
+# Updated each time the data tests pass over the recent windows (crypto_data_tests).
+MARTS_TESTED = Asset(name="crypto_marts_tested", uri="crypto-insights://warehouse/marts/tested")

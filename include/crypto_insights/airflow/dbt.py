@@ -39,8 +39,13 @@ def dbt_profile() -> ProfileConfig:
     )
 
 
-def dbt_operator_kwargs(lookback_minutes: int = DEFAULT_LOOKBACK_MINUTES, *extra_flags: str) -> dict[str, Any]:
-    """Keyword arguments shared by the Cosmos dbt operators; the vars are exactly what `crypto-insights dbt` passes."""
+def dbt_operator_kwargs(lookback_minutes: int = DEFAULT_LOOKBACK_MINUTES, *extra_flags: str,
+                        cache: str = "models") -> dict[str, Any]:
+    """Keyword arguments shared by the Cosmos dbt operators; the vars are exactly what `crypto-insights dbt` passes.
+
+    `cache` names the operator's partial-parse cache: operators that may run at the same time (the micro-batch and
+    the data tests) each need their own, or one would overwrite the file the other is reading.
+    """
     return {
         "project_dir": str(DBT_PROJECT_DIR),
         "profile_config": dbt_profile(),
@@ -55,5 +60,5 @@ def dbt_operator_kwargs(lookback_minutes: int = DEFAULT_LOOKBACK_MINUTES, *extra
         # One folder per set of vars: dbt starts over when the vars differ, so sharing would only thrash it. And one
         # per home (not Cosmos' machine-wide /tmp/cosmos): another stack's or a test's dbt (another profile) would
         # otherwise overwrite it and cost this stack a full parse.
-        "cache_dir": local_dir() / "cosmos" / f"crypto_insights_lookback_{lookback_minutes}",
+        "cache_dir": local_dir() / "cosmos" / f"crypto_insights_{cache}_lookback_{lookback_minutes}",
     }

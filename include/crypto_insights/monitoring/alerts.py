@@ -14,6 +14,7 @@ Severity = Literal["warning", "error"]
 INGEST_STALE = "ingest_stale"
 DROP_RATE = "drop_rate"
 TRANSFORM_FAILED = "transform_failed"
+DATA_TESTS_FAILED = "data_tests_failed"
 
 
 @dataclass(frozen=True)

@@ -20,10 +20,10 @@ from crypto_insights.transform.dbt_vars import DEFAULT_LOOKBACK_MINUTES, dbt_var
 log = logging.getLogger(__name__)
 DEFAULT_THREADS = 2
 
-# What every micro-batch runs (the transform DAG after each landed window): the models and data tests, without the
-# daily marts (the maintenance DAG builds `tag:daily`) and without unit tests, which test the SQL, not the data,
-# and belong to CI (`crypto-insights dbt -- test --select "test_type:unit"`).
-MICRO_BATCH_ARGS = ("build", "--exclude", "tag:daily", "--exclude-resource-type", "unit_test")
+# What every micro-batch runs (crypto_transform after each landed slot): the models, without the daily marts (the
+# maintenance DAG builds `tag:daily`). The data tests run every minute (dags/crypto_data_tests.py); unit tests test
+# the SQL, not the data, and belong to CI (`crypto-insights dbt -- test --select "test_type:unit"`).
+MICRO_BATCH_ARGS = ("run", "--exclude", "tag:daily")
 
 
 class DbtNotInstalled(RuntimeError):
