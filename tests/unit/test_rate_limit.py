@@ -77,6 +77,47 @@ def test_try_acquire_never_waits() -> None:
     assert clock.slept == []
 
 
+def test_a_spare_token_is_taken_only_when_no_reservation_waits() -> None:
+    bucket, clock = make_bucket(rate=1.0, burst=2)
+    assert bucket.take_spare() == 0.0  # one of the burst is spare
+    assert bucket.reserve() == 0.0  # the last token goes to a reservation
+    assert bucket.take_spare() == pytest.approx(1.0) and bucket.available == pytest.approx(0.0)  # nothing taken
+    assert bucket.reserve() == pytest.approx(1.0)  # a reservation queues (the balance goes negative)...
+    assert bucket.take_spare() == pytest.approx(2.0)  # ...and a spare token waits behind it
+    clock.now += 1.0
+    assert bucket.take_spare() == pytest.approx(1.0)  # the refill went to the queued reservation
+    clock.now += 1.0
+    assert bucket.take_spare() == 0.0 and bucket.available == pytest.approx(0.0)
+
+
+def test_trade_pages_yield_the_rate_limit_to_books_and_tickers() -> None:
+    """Books queued for tokens are all served before a trade page that polls for a spare one."""
+    bucket = TokenBucket(rate=10.0, burst=3)  # a token every 100 ms: far more than a thread's wake-up jitter
+    order: list[str] = []
+    lock = threading.Lock()
+
+    def take(kind: str) -> None:
+        if kind == "trades":
+            while (wait := bucket.take_spare()) > 0:
+                time.sleep(wait)
+        else:
+            time.sleep(bucket.reserve())
+        with lock:
+            order.append(kind)
+
+    books = [threading.Thread(target=take, args=("book",)) for _ in range(9)]
+    trades = [threading.Thread(target=take, args=("trades",)) for _ in range(3)]
+    for t in books:
+        t.start()
+    while bucket.available > -5.5:  # the books have taken the burst and queued for the next tokens
+        time.sleep(0.001)
+    for t in trades:
+        t.start()
+    for t in books + trades:
+        t.join(5)
+    assert order == ["book"] * 9 + ["trades"] * 3
+
+
 @pytest.mark.parametrize(("rate", "burst"), [(0, 15), (-1, 15), (10, 0)])
 def test_rejects_impossible_limits(rate: float, burst: int) -> None:
     with pytest.raises(ValueError, match="must be"):

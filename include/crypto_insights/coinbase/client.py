@@ -231,7 +231,7 @@ class CoinbaseClient:
         if after is not None:
             params["after"] = int(after)
         data, meta, body = self._get_json(f"/products/{pid}/trades", params=params, product_id=pid,
-                                          deadline=deadline)  # fmt: skip
+                                          deadline=deadline, spare_tokens_only=True)  # fmt: skip
         return parse_trades(pid, data, meta, body)
 
     def close(self) -> None:
@@ -258,20 +258,26 @@ class CoinbaseClient:
         params: dict[str, Any] | None = None,
         product_id: str | None = None,
         deadline: float | None = None,
+        spare_tokens_only: bool = False,
     ) -> tuple[Any, CallMeta, bytes]:
+        """One call with retries. `spare_tokens_only`: this request yields the rate limit to every other (a trade
+        page waits while books and tickers are queued for tokens: prints can be fetched later, a book cannot)."""
         url = self.base_url + path
         shown = url + (("?" + "&".join(f"{k}={v}" for k, v in params.items())) if params else "")
         max_attempts = self.settings.max_attempts
         failure, status, body_excerpt = "no attempt made", None, None
         budget = _Budget(deadline, self._clock)
         for attempt in range(1, max_attempts + 1):
-            wait = self.bucket.reserve()
-            if budget.remaining() < wait + MIN_ATTEMPT_S:
-                raise DeadlineExceeded(shown, f"waiting {wait:.2f} s for the rate limit's next token; before "
-                                       f"that: {failure}", attempts=attempt - 1, status=status,
-                                       body_excerpt=body_excerpt)  # fmt: skip
-            if wait > 0:
-                self._sleep(wait)
+            while True:
+                wait = self.bucket.take_spare() if spare_tokens_only else self.bucket.reserve()
+                if budget.remaining() < wait + MIN_ATTEMPT_S:
+                    raise DeadlineExceeded(shown, f"waiting {wait:.2f} s for the rate limit's next token; before "
+                                           f"that: {failure}", attempts=attempt - 1, status=status,
+                                           body_excerpt=body_excerpt)  # fmt: skip
+                if wait > 0:
+                    self._sleep(wait)
+                if wait == 0 or not spare_tokens_only:
+                    break  # a reservation is ours once waited for; a spare token only once taken
             requested_at = _utcnow()
             retry_after: float | None = None
             try:

@@ -59,6 +59,17 @@ class TokenBucket:
             self._sleep(wait)
         return wait
 
+    def take_spare(self) -> float:
+        """Take a token only if one is spare now and return 0.0; else take nothing and return the seconds until one
+        may be. Reservations (:meth:`reserve`) always come first: a caller of this never queues ahead of them, so
+        low-priority requests (the trade pages) use only what the high-priority ones (books, tickers) leave."""
+        with self._lock:
+            self._refill(self._clock())
+            if self._tokens >= 1.0:
+                self._tokens -= 1.0
+                return 0.0
+            return (1.0 - self._tokens) / self.rate
+
     def try_acquire(self) -> bool:
         """Take a token only if one is available right now."""
         with self._lock:
