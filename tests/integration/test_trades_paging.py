@@ -159,3 +159,12 @@ def test_each_run_of_ids_a_page_skips_is_its_own_record_in_the_same_slot(tape, w
     landed = set(landed_ids(warehouse_db))
     given_up = {135, 140, 141}
     assert landed | given_up == set(range(101, 151)) and not landed & given_up  # each id landed or recorded
+
+
+def test_a_quiet_tape_asks_for_short_pages_and_a_burst_past_them_is_paged_back(tape, warehouse_db) -> None:
+    land = tape(prints(1_000, 1), prints(1_010, 1), prints(1_500, 1))
+    assert land().trades == 1_000 and land().trades == 10  # the first page is a full 1000: nothing known yet
+    burst = land()  # asks for max(100, 4 x 10) prints: the 490 new ones need one page back
+    assert (burst.trades, burst.trade_pages) == (490, 2)
+    assert landed_ids(warehouse_db) == list(range(1, 1_501))
+    assert open_gaps(warehouse_db) == [] and trade_errors(warehouse_db) == []

@@ -24,7 +24,7 @@ from typing import Any
 
 from crypto_insights.coinbase.client import CoinbaseClient
 from crypto_insights.coinbase.errors import CoinbaseError
-from crypto_insights.coinbase.trades import TradesPage
+from crypto_insights.coinbase.trades import MAX_LIMIT, TradesPage
 from crypto_insights.config import Settings
 from crypto_insights.landing.batch import error_row
 from crypto_insights.landing.slots import source_label
@@ -106,6 +106,10 @@ class TradeTape:
     def __init__(self, settings: Settings, client: CoinbaseClient) -> None:
         self.settings, self.client = settings, client
         self.source = source_label(settings.exchange.api_url)
+        # Prints new at each product's last slot: the next slot's newest page asks for a few times that, not always
+        # 1000. A page too short to reach the last landed id only opens a gap, which the backfill closes, so a burst
+        # costs a page of the budget, never a print.
+        self.new_prints: dict[str, int] = {}
 
     def fetch(self, slot_at: datetime, state: dict[str, tuple[int | None, list[Gap]]], deadline: float) -> list:
         """One TradeBatch per product, fetched concurrently; `state`: product -> (last landed id, open gaps)."""
@@ -121,13 +125,14 @@ class TradeTape:
         slot = slot_at.isoformat()
         batch = TradeBatch(pid)
         try:
-            page = self.client.get_trades(pid, deadline=deadline)
+            page = self.client.get_trades(pid, limit=_newest_page_limit(self.new_prints.get(pid)), deadline=deadline)
         except CoinbaseError as exc:
             batch.errors.append(error_row(pid, slot, "trades", self.source, exc))
             return batch
         batch.pages += 1
         newest = page_rows(page, slot, self.source, last)
         batch.trades += newest
+        self.new_prints[pid] = len(newest)
         if newest:  # ids are gap-free: one missing inside the page is given up (recorded), never invented
             lowest = page.oldest_id if last is None else max(page.oldest_id, last + 1)
             self._give_up(batch, slot, _skipped(newest, lowest, page.newest_id), "the exchange's page skipped them")
@@ -181,6 +186,16 @@ class TradeTape:
                 "http_status": None, "attempts": None, "body_excerpt": None,
                 "first_trade_id": first, "last_trade_id": last,
             })  # fmt: skip
+
+
+MIN_NEWEST_PAGE = 100
+
+
+def _newest_page_limit(new_last_slot: int | None) -> int:
+    """The `limit` of a slot's newest page: 4x the prints new at the last slot, at least 100; 1000 when unknown."""
+    if new_last_slot is None:
+        return MAX_LIMIT
+    return min(MAX_LIMIT, max(MIN_NEWEST_PAGE, 4 * new_last_slot))
 
 
 def _page_budgets(products: tuple[str, ...], pages_per_slot: int) -> dict[str, int]:

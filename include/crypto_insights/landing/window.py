@@ -76,14 +76,16 @@ class WindowLander:
             trades = pool.submit(self._fetch_trades, slot_at, deadline)
             report = land_slot(slot_at, settings=self.settings, client=self.client, lander=self.lander,
                                deadline=deadline)  # fmt: skip
+            if report.books and not report.spooled:
+                # the transform may start on the books now: it takes ~1 s to start, by when the slot's prints are
+                # landed too, and a print that is later still is taken in by the next micro-batch
+                self._announce(slot_at)
             batches = trades.result()
         self._land_trades(slot_at, batches, report)
-        if report.books and not report.spooled:
-            self._announce(slot_at)
         return report
 
     def _announce(self, slot_at: datetime) -> None:
-        """NOTIFY the slot's landing (books, tickers and prints committed): the transform starts on it. Best effort:
+        """NOTIFY the slot's landing (its books and tickers committed): the transform starts on it. Best effort:
         a lost notice costs freshness, not data (the next slot's notice, or the window's asset event, covers it)."""
         try:
             self.lander.with_writer(lambda w: w.notify_landed(slot_at.isoformat()))
