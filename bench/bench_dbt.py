@@ -41,7 +41,7 @@ from crypto_insights.landing.window import WindowLander
 from crypto_insights.paths import DBT_PROJECT_DIR, REPO_ROOT
 from crypto_insights.postgres.connection import endpoint
 from crypto_insights.postgres.server import EmbeddedPostgres
-from crypto_insights.transform.dbt_runner import MICRO_BATCH_ARGS, dbt_command, dbt_env, run_dbt
+from crypto_insights.transform.dbt_runner import MICRO_BATCH_ARGS, MICRO_BATCH_SELECTOR, dbt_command, dbt_env, run_dbt
 
 log = logging.getLogger(__name__)
 
@@ -396,7 +396,7 @@ def run(days: tuple[int, ...] = (1, 3, 7), repeat: int = 3, micro_batches: bool 
         cur = conn.cursor()
         ensure_partitions(conn, (head - timedelta(days=max(days) + 1)).date(), days=max(days) + 4)
         land_window(lander, head)
-        built = run_dbt(["build", "--exclude", "tag:daily"], dbname="crypto", target_path=target)
+        built = run_dbt(["build", "--selector", MICRO_BATCH_SELECTOR], dbname="crypto", target_path=target)
         if built.returncode != 0:
             raise RuntimeError(f"initial dbt build failed:\n{built.stdout[-3000:]}")
         history = History(cur, target)

@@ -44,7 +44,7 @@ from crypto_insights.landing.window import WindowLander
 from crypto_insights.paths import REPO_ROOT
 from crypto_insights.postgres.connection import endpoint
 from crypto_insights.postgres.server import EmbeddedPostgres
-from crypto_insights.transform.dbt_runner import MICRO_BATCH_ARGS, run_dbt
+from crypto_insights.transform.dbt_runner import MICRO_BATCH_ARGS, MICRO_BATCH_SELECTOR, run_dbt
 
 TARGET = "freshness and micro-batch regress by <= 10 % with trades"
 PAGE = 1000  # prints per product per landing: a full page, as after an outage
@@ -158,8 +158,7 @@ def _micro_batches(lander: WindowLander, target: Path, repeat: int) -> dict:
     window landed without; alternating, `repeat` of each after a warm-up of each."""
     settings, step = lander.settings, lander.settings.ingest.slot_seconds
     head = floor_slot(datetime.now(UTC), step * settings.ingest.slots_per_window)
-    without_trades = ("run", "--exclude", "tag:daily", "tag:trades")  # MICRO_BATCH_ARGS less the trade models
-    assert MICRO_BATCH_ARGS == ("run", "--exclude", "tag:daily"), MICRO_BATCH_ARGS
+    without_trades = ("run", "--selector", "micro_batch_without_trades")  # the micro-batch less the trade models
     walls: dict[str, list[float]] = {"with": [], "without": []}
     elapsed: dict[str, list[float]] = {"with": [], "without": []}
     for i in range(2 * (repeat + 1)):
@@ -206,7 +205,7 @@ def _cost(settings, slots: int, repeat: int) -> dict:
         first = floor_slot(datetime.now(UTC), 30) - timedelta(seconds=30)
         for k in range(3):
             lander.land(first + timedelta(seconds=10 * k), now=first + timedelta(seconds=10 * k))
-        built = run_dbt(["build", "--exclude", "tag:daily"], dbname="crypto", target_path=target)
+        built = run_dbt(["build", "--selector", MICRO_BATCH_SELECTOR], dbname="crypto", target_path=target)
         if built.returncode != 0:
             raise RuntimeError(f"initial dbt build failed:\n{built.stdout[-3000:]}")
         result = {"coins": len(settings.product_ids), **_landing_lag(lander, slots)}

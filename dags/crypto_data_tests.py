@@ -17,6 +17,7 @@ from cosmos.operators.local import DbtTestLocalOperator
 from crypto_insights.airflow.assets import MARTS_TESTED
 from crypto_insights.airflow.dbt import DBT_MACROS, dbt_operator_kwargs
 from crypto_insights.airflow.notifiers import TaskFailureNotifier
+from crypto_insights.transform.dbt_runner import DATA_TESTS_SELECTOR
 from crypto_insights.transform.dbt_vars import DEFAULT_LOOKBACK_MINUTES
 
 
@@ -34,9 +35,11 @@ from crypto_insights.transform.dbt_vars import DEFAULT_LOOKBACK_MINUTES
 )
 def crypto_data_tests():
     DbtTestLocalOperator(
-        task_id="dbt_test", select="test_type:data", exclude="tag:daily", outlets=[MARTS_TESTED],
+        task_id="dbt_test",
+        selector=DATA_TESTS_SELECTOR,
+        outlets=[MARTS_TESTED],
         **dbt_operator_kwargs(DEFAULT_LOOKBACK_MINUTES, cache="tests"),
-    )  # fmt: skip
+    )
 
 
 crypto_data_tests()

@@ -17,6 +17,7 @@ from cosmos.operators.local import DbtBuildLocalOperator, DbtSourceLocalOperator
 from crypto_insights.airflow.assets import WAREHOUSE_CONN_ID
 from crypto_insights.airflow.dbt import DBT_MACROS, dbt_operator_kwargs
 from crypto_insights.airflow.notifiers import TaskFailureNotifier
+from crypto_insights.transform.dbt_runner import DAILY_SELECTOR
 
 PARTITION_DAYS_AHEAD = 3
 DAY_LOOKBACK_MINUTES = 24 * 60 + 30
@@ -41,39 +42,28 @@ def _day(data_interval_end: datetime | None):
 def crypto_maintenance():
     @task
     def migrate_raw_schema() -> list[str]:
-        from crypto_insights.airflow.hooks import WarehouseHook
+        from crypto_insights.airflow.hooks import warehouse_connection
         from crypto_insights.landing.migrations import migrate
 
-        conn = WarehouseHook(WAREHOUSE_CONN_ID).get_conn()
-        try:
+        with warehouse_connection(WAREHOUSE_CONN_ID) as conn:
             return migrate(conn)
-        finally:
-            conn.close()
 
     @task
     def create_future_partitions(data_interval_end=None) -> list[str]:
-        from crypto_insights.airflow.hooks import WarehouseHook
+        from crypto_insights.airflow.hooks import warehouse_connection
         from crypto_insights.landing.partitions import ensure_partitions
 
-        conn = WarehouseHook(WAREHOUSE_CONN_ID).get_conn()
-        try:
-            with conn:
-                return ensure_partitions(conn, _day(data_interval_end), days=PARTITION_DAYS_AHEAD)
-        finally:
-            conn.close()
+        with warehouse_connection(WAREHOUSE_CONN_ID) as conn, conn:
+            return ensure_partitions(conn, _day(data_interval_end), days=PARTITION_DAYS_AHEAD)
 
     @task
     def drop_expired_partitions(data_interval_end=None) -> list[str]:
-        from crypto_insights.airflow.hooks import WarehouseHook
+        from crypto_insights.airflow.hooks import warehouse_connection
         from crypto_insights.config import load_settings
         from crypto_insights.landing.partitions import drop_expired_partitions as drop
 
-        conn = WarehouseHook(WAREHOUSE_CONN_ID).get_conn()
-        try:
-            with conn:
-                return drop(conn, _day(data_interval_end), load_settings().ingest.retention_days)
-        finally:
-            conn.close()
+        with warehouse_connection(WAREHOUSE_CONN_ID) as conn, conn:
+            return drop(conn, _day(data_interval_end), load_settings().ingest.retention_days)
 
     @task
     def prune_airflow_logs() -> dict[str, int]:
@@ -85,10 +75,10 @@ def crypto_maintenance():
         root = Path(conf.get("logging", "base_log_folder"))  # $AIRFLOW_HOME/logs unless configured otherwise
         return prune_task_logs(root, load_settings().ingest.retention_days).as_dict()
 
-    # the daily marts and everything upstream, over the last day: slots landed late or from the spool join in
+    # the daily marts and everything upstream (selectors.yml: daily), over the last day: slots landed late or
+    # from the spool join in
     daily_marts = DbtBuildLocalOperator(
-        task_id="dbt_build_daily", select="+tag:daily", indirect_selection="cautious",
-        **dbt_operator_kwargs(DAY_LOOKBACK_MINUTES),
+        task_id="dbt_build_daily", selector=DAILY_SELECTOR, **dbt_operator_kwargs(DAY_LOOKBACK_MINUTES),
     )
     freshness = DbtSourceLocalOperator(task_id="dbt_source_freshness", **dbt_operator_kwargs())
     migrate_raw_schema() >> [create_future_partitions(), drop_expired_partitions()] >> daily_marts >> freshness

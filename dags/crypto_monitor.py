@@ -18,6 +18,7 @@ Alerts go through `crypto_insights.airflow.notifiers`: the task log and `.local/
 set. `sweep_ingest_gaps` records the slots no landing task reached as `missed_slot` error rows.
 """
 
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 
 from airflow.sdk import dag, task
@@ -25,18 +26,15 @@ from airflow.sdk import dag, task
 from crypto_insights.airflow.assets import MARTS, MARTS_TESTED, TRANSFORM_CONN_ID, WAREHOUSE_CONN_ID
 
 
+@contextmanager
 def _warehouse():
-    """A connection to the warehouse, with the raw migrations applied (the alert state table among them)."""
-    from crypto_insights.airflow.hooks import WarehouseHook
-    from crypto_insights.landing.migrations import migrate
+    """A connection to the warehouse, its raw migrations applied (the alert state table among them), then closed."""
+    from crypto_insights.airflow.hooks import warehouse_connection
+    from crypto_insights.landing.migrations import ensure_migrated
 
-    conn = WarehouseHook(WAREHOUSE_CONN_ID).get_conn()
-    try:
-        migrate(conn)
-    except Exception:
-        conn.close()
-        raise
-    return conn
+    with warehouse_connection(WAREHOUSE_CONN_ID) as conn:
+        ensure_migrated(conn)  # a read of the applied versions: they are applied at start-up and daily
+        yield conn
 
 
 @dag(
@@ -70,11 +68,8 @@ def crypto_monitor():
         settings = load_settings()
         # a window's slots are landed or recorded within the window: sweep only what lies a whole window back
         through = datetime.now(UTC) - timedelta(seconds=settings.ingest.window_seconds)
-        conn = _warehouse()
-        try:
+        with _warehouse() as conn:
             return account_gaps(conn, settings, through)
-        finally:
-            conn.close()
 
     @task
     def check_ingest_freshness(**context) -> dict[str, str]:
@@ -83,29 +78,22 @@ def crypto_monitor():
         from crypto_insights.monitoring.freshness import ingest_freshness
         from crypto_insights.monitoring.incidents import apply_check
 
-        conn = _warehouse()
-        try:
+        with _warehouse() as conn:
             result = ingest_freshness(conn, load_settings(), datetime.now(UTC))
             return apply_check(conn, result, alert_sender(context)).as_dict()
-        finally:
-            conn.close()
 
     @task
     def check_drop_rate(**context) -> dict[str, str]:
-        from crypto_insights.airflow.hooks import WarehouseHook
+        from crypto_insights.airflow.hooks import warehouse_connection
         from crypto_insights.airflow.notifiers import alert_sender
         from crypto_insights.config import load_settings
         from crypto_insights.monitoring.drop_rate import drop_rate_check
         from crypto_insights.monitoring.incidents import apply_check
 
-        conn = _warehouse()
-        reader = WarehouseHook(TRANSFORM_CONN_ID).get_conn()  # dbt's role reads its staging views
-        try:
+        # dbt's role reads its staging views
+        with _warehouse() as conn, warehouse_connection(TRANSFORM_CONN_ID) as reader:
             result = drop_rate_check(reader, conn, load_settings(), datetime.now(UTC))
             return apply_check(conn, result, alert_sender(context)).as_dict()
-        finally:
-            reader.close()
-            conn.close()
 
     @task(inlets=[MARTS])
     def check_transform_recovered(**context) -> dict[str, str]:
@@ -116,11 +104,8 @@ def crypto_monitor():
             newest = context["inlet_events"][MARTS].ascending(False).limit(1)
             return newest[0].timestamp if len(newest) else None
 
-        conn = _warehouse()
-        try:
+        with _warehouse() as conn:
             return transform_recovery(conn, marts_built_at, alert_sender(context)).as_dict()
-        finally:
-            conn.close()
 
     @task(inlets=[MARTS_TESTED])
     def check_data_tests_recovered(**context) -> dict[str, str]:
@@ -132,11 +117,8 @@ def crypto_monitor():
             newest = context["inlet_events"][MARTS_TESTED].ascending(False).limit(1)
             return newest[0].timestamp if len(newest) else None
 
-        conn = _warehouse()
-        try:
+        with _warehouse() as conn:
             return transform_recovery(conn, tests_passed_at, alert_sender(context), DATA_TESTS_FAILED).as_dict()
-        finally:
-            conn.close()
 
     sweep_ingest_gaps()
     check_ingest_freshness()

@@ -7,7 +7,8 @@ or else the window's `raw_coinbase_order_books` asset. Slots that land while a r
 the next run (`max_active_runs=1`). One `dbt run` per micro-batch, inside Airflow through astronomer-cosmos:
 per-model tasks would spend more on task start-up than the models take (docs/architecture.md#orchestration). The
 data tests are not in this hot path: `crypto_data_tests` runs them every minute over the recent windows, so a slot
-reaches the marts ~3 s sooner. Daily marts (`tag:daily`) are left to `crypto_maintenance`. The dbt profile is
+reaches the marts ~3 s sooner. The selection is dbt's `micro_batch` selector (`dbt_project/selectors.yml`): the
+daily marts are left to `crypto_maintenance`. The dbt profile is
 mapped by Cosmos from the Airflow connection `crypto_transform`; the symbol and KPI settings come from
 `include/crypto_insights.yaml` as dbt vars.
 """
@@ -20,6 +21,7 @@ from cosmos.operators.local import DbtRunLocalOperator
 from crypto_insights.airflow.assets import LANDED_SLOTS, MARTS, RAW_ORDER_BOOKS
 from crypto_insights.airflow.dbt import DBT_MACROS, dbt_operator_kwargs
 from crypto_insights.airflow.notifiers import TaskFailureNotifier
+from crypto_insights.transform.dbt_runner import MICRO_BATCH_SELECTOR
 from crypto_insights.transform.dbt_vars import DEFAULT_LOOKBACK_MINUTES
 
 
@@ -36,8 +38,11 @@ from crypto_insights.transform.dbt_vars import DEFAULT_LOOKBACK_MINUTES
 )
 def crypto_transform():
     DbtRunLocalOperator(
-        task_id="dbt_run", exclude="tag:daily", outlets=[MARTS], **dbt_operator_kwargs(DEFAULT_LOOKBACK_MINUTES),
-    )  # fmt: skip
+        task_id="dbt_run",
+        selector=MICRO_BATCH_SELECTOR,
+        outlets=[MARTS],
+        **dbt_operator_kwargs(DEFAULT_LOOKBACK_MINUTES),
+    )
 
 
 crypto_transform()

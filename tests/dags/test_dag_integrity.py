@@ -105,11 +105,11 @@ def test_the_micro_batch_builds_models_and_the_data_tests_run_every_minute(dagba
     from crypto_insights.airflow.assets import MARTS_TESTED
 
     run = dagbag.dags["crypto_transform"].get_task("dbt_run")
-    assert type(run).__name__ == "DbtRunLocalOperator" and run.exclude == "tag:daily"
+    assert type(run).__name__ == "DbtRunLocalOperator" and run.selector == "micro_batch" and not run.select
     tests = dagbag.dags["crypto_data_tests"]
     assert tests.timetable.expression == "* * * * *" and tests.max_active_runs == 1
     test = tests.get_task("dbt_test")
-    assert type(test).__name__ == "DbtTestLocalOperator" and test.select == "test_type:data"
+    assert type(test).__name__ == "DbtTestLocalOperator" and test.selector == "recent_data_tests"
     assert MARTS_TESTED in test.outlets
     assert test.cache_dir != run.cache_dir  # the two may run at once: each keeps its own partial-parse file
 

@@ -172,15 +172,12 @@ class TaskFailureNotifier(BaseNotifier):
             deliver(alert)
 
     def _open_incident(self, alert: Alert, deliver: Callable[[Alert], None]) -> None:
-        from crypto_insights.airflow.hooks import WarehouseHook
+        from crypto_insights.airflow.hooks import warehouse_connection
         from crypto_insights.monitoring.incidents import open_incident
 
-        conn = WarehouseHook(self.warehouse_conn_id).get_conn()
-        try:
+        with warehouse_connection(self.warehouse_conn_id) as conn:
             if not open_incident(conn, alert, deliver):
                 self.log.info("%s is already open: not sent again (%s)", alert.key, alert.summary)
-        finally:
-            conn.close()
 
 
 def _without_url(message: str) -> str:

@@ -40,17 +40,14 @@ class CoinbaseLandWindowOperator(BaseOperator):
         self.config_path = config_path
 
     def execute(self, context: Any) -> None:
-        from crypto_insights.airflow.hooks import WarehouseHook
+        from crypto_insights.airflow.hooks import warehouse_connection
         from crypto_insights.config import load_settings
-        from crypto_insights.landing.migrations import migrate
+        from crypto_insights.landing.migrations import ensure_migrated
         from crypto_insights.landing.slots import next_slot
 
         settings = load_settings(self.config_path)
-        conn = WarehouseHook(self.warehouse_conn_id).get_conn()
-        try:
-            migrate(conn)
-        finally:
-            conn.close()
+        with warehouse_connection(self.warehouse_conn_id) as conn:
+            ensure_migrated(conn)  # a read of the applied versions; the migrations run at start-up and daily
         slot_seconds = settings.ingest.slot_seconds
         first = datetime.fromisoformat(self.first_slot) if self.first_slot else None
         first = first or next_slot(datetime.now(UTC), slot_seconds)

@@ -20,10 +20,13 @@ from crypto_insights.transform.dbt_vars import DEFAULT_LOOKBACK_MINUTES, dbt_var
 log = logging.getLogger(__name__)
 DEFAULT_THREADS = 2
 
-# What every micro-batch runs (crypto_transform after each landed slot): the models, without the daily marts (the
-# maintenance DAG builds `tag:daily`). The data tests run every minute (dags/crypto_data_tests.py); unit tests test
-# the SQL, not the data, and belong to CI (`crypto-insights dbt -- test --select "test_type:unit"`).
-MICRO_BATCH_ARGS = ("run", "--exclude", "tag:daily")
+# The selectors of dbt_project/selectors.yml that production runs; the DAGs, the CLI and the benchmarks name them here.
+MICRO_BATCH_SELECTOR = "micro_batch"  # crypto_transform, after each landed slot: the models but the daily marts
+DATA_TESTS_SELECTOR = "recent_data_tests"  # crypto_data_tests, every minute: the data tests but the daily marts'
+DAILY_SELECTOR = "daily"  # crypto_maintenance, once a day: the daily marts and everything upstream
+# What every micro-batch runs. Unit tests test the SQL, not the data, and belong to CI
+# (`crypto-insights dbt -- test --select "test_type:unit"`).
+MICRO_BATCH_ARGS = ("run", "--selector", MICRO_BATCH_SELECTOR)
 
 
 class DbtNotInstalled(RuntimeError):
