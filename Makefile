@@ -25,7 +25,7 @@ stop:
 status: install
 	$(CLI) demo status
 
-test: install install-superset system-deps
+test: install install-superset system-deps lint
 	$(VENV)/bin/python -m pytest $(PYTEST_ARGS)
 
 # Debian's Chromium drives the dashboard tests (no browser downloads: the network reaches package registries only).
@@ -35,8 +35,10 @@ system-deps:
 	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium; \
 	  else echo "the dashboard tests need Chromium: install your distribution's chromium package" >&2; exit 1; fi; }
 
+# The Python as ruff formats and checks it (pyproject.toml); `make test` runs it first.
 lint: install
-	$(VENV)/bin/ruff check include dags tests bench
+	$(VENV)/bin/ruff format --check include dags tests bench docker
+	$(VENV)/bin/ruff check include dags tests bench docker
 
 bench: install
 	$(VENV)/bin/python -m bench $(BENCH_ARGS)

@@ -42,18 +42,22 @@ def _benchmarks() -> dict[str, tuple[str, Callable[[], dict]]]:
 def machine() -> str:
     """This machine, measured: architecture, CPython, cores and memory."""
     memory_kib = next(int(line.split()[1]) for line in open("/proc/meminfo") if line.startswith("MemTotal:"))
-    return (f"{platform.machine()}, CPython {platform.python_version()}, {os.cpu_count()} cores, "
-            f"{memory_kib / 1024 ** 2:.0f} GB")  # fmt: skip
+    return (
+        f"{platform.machine()}, CPython {platform.python_version()}, {os.cpu_count()} cores, "
+        f"{memory_kib / 1024**2:.0f} GB"
+    )
 
 
 def render(results: dict[str, dict]) -> str:
     lines = [
-        "# Benchmarks", "",
+        "# Benchmarks",
+        "",
         "Measured by `make bench` (`python -m bench [reduce|landing|trades|history|dbt|dashboards|freshness|"
         f"scaling]`) on this project's development machine ({machine()}). Each section says when it ran; timings "
         "are medians unless named p95; ratios are against a floor measured in the same run. Targets: "
-        "[architecture.md](architecture.md#performance-targets).", "",
-    ]  # fmt: skip
+        "[architecture.md](architecture.md#performance-targets).",
+        "",
+    ]
     for name, result in results.items():
         measured = result.get("measured_on", "")
         lines += [f"## {name}", "", f"_{measured}_" if measured else "", "", "| measure | value |", "|---|---|"]
@@ -77,8 +81,10 @@ def main(argv: list[str]) -> int:
         print(f"running {key} ...", flush=True)
         answer = run()
         sections = answer if not section else {section: answer}
-        measured = {name: {"measured_on": f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC", **result}
-                    for name, result in sections.items()}
+        measured = {
+            name: {"measured_on": f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC", **result}
+            for name, result in sections.items()
+        }
         print(json.dumps(measured, indent=2, default=str), flush=True)
         # read just before writing: a benchmark running meanwhile in another process may have added its sections
         results = (json.loads(RESULTS.read_text()) if RESULTS.exists() else {}) | measured

@@ -35,8 +35,9 @@ def _percentile(values: list[float], q: float) -> float:
 
 
 def _statements(api, body: dict) -> list[str]:
-    answer = api.session.post(f"{api.base_url}/api/v1/chart/data", timeout=60,
-                              json={**body, "result_type": "query", "force": True})
+    answer = api.session.post(
+        f"{api.base_url}/api/v1/chart/data", timeout=60, json={**body, "result_type": "query", "force": True}
+    )
     answer.raise_for_status()
     return [r["query"] for r in answer.json()["result"]]
 
@@ -116,6 +117,8 @@ def run(repeat: int = 20) -> dict[str, dict]:
     for chart, coins in sorted(by_chart.items()):
         worst_coin, worst = max(coins.items(), key=lambda item: _percentile(item[1], 0.95))
         every = [ms for times in coins.values() for ms in times]
-        lines[chart] = (f"p50 {statistics.median(every):.1f} / p95 {_percentile(every, 0.95):.1f} ms; "
-                        f"worst {worst_coin} p95 {_percentile(worst, 0.95):.1f} ms")
+        lines[chart] = (
+            f"p50 {statistics.median(every):.1f} / p95 {_percentile(every, 0.95):.1f} ms; "
+            f"worst {worst_coin} p95 {_percentile(worst, 0.95):.1f} ms"
+        )
     return {"dashboard queries": summary, "dashboard queries: per chart, all coins (SQL as issued)": lines}

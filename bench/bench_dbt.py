@@ -60,8 +60,12 @@ def _lock_holders(path: Path) -> set[int]:
     holders = set()
     for line in Path("/proc/locks").read_text().splitlines():
         fields = line.split()
-        if "->" not in fields and len(fields) >= 6 and fields[1] == "FLOCK" and \
-                fields[5].rsplit(":", 1)[-1] == str(inode):  # fmt: skip
+        if (
+            "->" not in fields
+            and len(fields) >= 6
+            and fields[1] == "FLOCK"
+            and fields[5].rsplit(":", 1)[-1] == str(inode)
+        ):
             holders.add(int(fields[4]))
     return holders
 
@@ -149,8 +153,9 @@ class OtherLoad:
         total, seconds, per_name = self.used()
         busy = sorted(((s, n) for n, s in per_name.items() if s >= 1), reverse=True)
         top = ", ".join(f"{name} {s:.0f} s" for s, name in busy[:4])
-        return (f"{total:.0f} CPU-s by other processes in {seconds:.0f} s ({total / seconds:.2f} cores)"
-                + (f": {top}" if top else ""))  # fmt: skip
+        return f"{total:.0f} CPU-s by other processes in {seconds:.0f} s ({total / seconds:.2f} cores)" + (
+            f": {top}" if top else ""
+        )
 
 
 def wait_until_quiet(threshold: float = 0.15, patience_s: float = 60.0) -> float:
@@ -175,21 +180,27 @@ def _admin():
 def _incremental_models(target: Path) -> set[str]:
     """schema.table of every incremental model (dbt's manifest): the dbt tables that keep history."""
     manifest = json.loads((target / "manifest.json").read_text())
-    return {f"{n['schema']}.{n['alias']}" for n in manifest["nodes"].values()
-            if n["resource_type"] == "model" and n["config"]["materialized"] == "incremental"}
+    return {
+        f"{n['schema']}.{n['alias']}"
+        for n in manifest["nodes"].values()
+        if n["resource_type"] == "model" and n["config"]["materialized"] == "incremental"
+    }
 
 
 def _history_tables(cur, incremental: set[str]) -> dict[str, list[tuple[str, str]]]:
     """schema.table -> [(column, data type)] of each table keeping time-keyed rows: raw's and the incremental
     models'."""
-    cur.execute("""
+    cur.execute(
+        """
         select c.table_schema, c.table_name, c.column_name, c.data_type
         from information_schema.columns c
         join pg_namespace n on n.nspname = c.table_schema
         join pg_class k on k.relnamespace = n.oid and k.relname = c.table_name
         where c.table_schema = any(%s) and k.relkind in ('r', 'p') and not k.relispartition
             and c.table_name not like '%%__dbt_tmp%%' and c.table_name <> 'schema_migrations'
-        order by c.table_schema, c.table_name, c.ordinal_position""", (list(SCHEMAS),))
+        order by c.table_schema, c.table_name, c.ordinal_position""",
+        (list(SCHEMAS),),
+    )
     tables: dict[str, list[tuple[str, str]]] = {}
     for schema, table, column, data_type in cur.fetchall():
         tables.setdefault(f"{schema}.{table}", []).append((column, data_type))
@@ -224,21 +235,26 @@ class History:
         table on one of two connections (two cores), biggest first; then VACUUM ANALYZE."""
         if windows <= self.windows:
             return
-        chunks = [(max(self.windows + 1, hi - CHUNK_WINDOWS + 1), hi)
-                  for hi in range(windows, self.windows, -CHUNK_WINDOWS)]
+        chunks = [
+            (max(self.windows + 1, hi - CHUNK_WINDOWS + 1), hi) for hi in range(windows, self.windows, -CHUNK_WINDOWS)
+        ]
         by_size = sorted(self.tables, key=lambda t: -self.rows_per_window[t])
 
         def fill(table: str) -> None:
             columns = self.tables[table]
-            shifted = ", ".join(f"{c} - g * interval '30 seconds'" if d == "timestamp with time zone" else c
-                                for c, d in columns)
+            shifted = ", ".join(
+                f"{c} - g * interval '30 seconds'" if d == "timestamp with time zone" else c for c, d in columns
+            )
             names = ", ".join(c for c, _ in columns)
             conn = _admin()  # autocommit: each chunk commits, VACUUM runs outside a transaction
             try:
                 with conn.cursor() as cur:
                     for lo, hi in chunks:
-                        cur.execute(f"insert into {table} ({names}) select {shifted} from {_template_name(table)} "
-                                    "cross join generate_series(%s, %s) g", (lo, hi))
+                        cur.execute(
+                            f"insert into {table} ({names}) select {shifted} from {_template_name(table)} "
+                            "cross join generate_series(%s, %s) g",
+                            (lo, hi),
+                        )
                     cur.execute(f"vacuum (analyze) {table}")  # as autovacuum would have, not during the timing
             finally:
                 conn.close()
@@ -303,8 +319,12 @@ def _phases(log_file: Path, started_at: float, wall: float) -> dict[str, float]:
                     seen[mark] = day + int(hours) * 3600 + int(minutes) * 60 + float(seconds)
     if set(seen) != set(marks.values()):
         return {}
-    return {"start-up": seen["start"] - started_at, "project + manifest": seen["nodes"] - seen["start"],
-            "nodes": seen["end"] - seen["nodes"], "artifacts + exit": started_at + wall - seen["end"]}
+    return {
+        "start-up": seen["start"] - started_at,
+        "project + manifest": seen["nodes"] - seen["start"],
+        "nodes": seen["end"] - seen["nodes"],
+        "artifacts + exit": started_at + wall - seen["end"],
+    }
 
 
 # One interpreter that imports dbt once, then runs a micro-batch with dbtRunner (what Cosmos' DBT_RUNNER mode calls)
@@ -325,11 +345,22 @@ for _ in sys.stdin:
 @contextmanager
 def warm_dbt(target: Path, threads: int | None = None) -> Iterator[Callable[[], float]]:
     """A function running one micro-batch in a dbt-warm interpreter, returning its wall seconds."""
-    env = {**os.environ, **dbt_env("crypto", threads=threads), "DBT_TARGET_PATH": str(target),
-           "DBT_LOG_PATH": str(target / "logs")}
+    env = {
+        **os.environ,
+        **dbt_env("crypto", threads=threads),
+        "DBT_TARGET_PATH": str(target),
+        "DBT_LOG_PATH": str(target / "logs"),
+    }
     argv = [sys.executable, "-c", WARM_RUNNER, *dbt_command(list(MICRO_BATCH_ARGS))[1:]]
-    proc = subprocess.Popen(argv, cwd=DBT_PROJECT_DIR, env=env, text=True, stdin=subprocess.PIPE,
-                            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        argv,
+        cwd=DBT_PROJECT_DIR,
+        env=env,
+        text=True,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+    )
 
     def one() -> float:
         wait_until_quiet()
@@ -349,6 +380,7 @@ def warm_dbt(target: Path, threads: int | None = None) -> Iterator[Callable[[], 
 
 def _per_node(batches: list[MicroBatch]) -> dict[str, float]:
     """Median execution time per model over `batches`, slowest first; data tests and hooks summed by kind."""
+
     def median_of(ids: list[str]) -> float:
         return round(statistics.median(sum(b.nodes.get(i, 0.0) for i in ids) for b in batches), 2)
 
@@ -363,8 +395,9 @@ def _per_node(batches: list[MicroBatch]) -> dict[str, float]:
 
 
 # -- the benchmark ------------------------------------------------------------------------------------------------
-def _measure(lander: WindowLander, head: datetime, target: Path, repeat: int,
-             threads: int | None = None) -> tuple[datetime, MicroBatch, list[MicroBatch]]:
+def _measure(
+    lander: WindowLander, head: datetime, target: Path, repeat: int, threads: int | None = None
+) -> tuple[datetime, MicroBatch, list[MicroBatch]]:
     """A warm-up micro-batch, then `repeat` timed ones, each after landing the next window at the head."""
     batches = []
     for _ in range(repeat + 1):
@@ -378,8 +411,9 @@ def _median(batches: list[MicroBatch], what: str) -> float:
     return round(statistics.median(getattr(b, what) for b in batches), 2)
 
 
-def run(days: tuple[int, ...] = (1, 3, 7), repeat: int = 3, micro_batches: bool = True,
-        dashboards: bool = True) -> dict[str, dict]:
+def run(
+    days: tuple[int, ...] = (1, 3, 7), repeat: int = 3, micro_batches: bool = True, dashboards: bool = True
+) -> dict[str, dict]:
     """Sections "dbt micro-batch" (+ its per-model timings) and, over the largest history, "dashboard queries"."""
     settings = load_settings()
     windows_per_day = 86400 // settings.ingest.window_seconds
@@ -417,9 +451,11 @@ def run(days: tuple[int, ...] = (1, 3, 7), repeat: int = 3, micro_batches: bool 
                 result[f"{history_days}d_dbt_elapsed_s"] = elapsed
                 result[f"{history_days}d_runs_wall_s"] = (
                     f"{' '.join(f'{b.wall_s:.2f}' for b in batches)} (warm-up {warm_up.wall_s:.2f}); "
-                    f"other processes meanwhile {' '.join(f'{b.other_cores:.2f}' for b in batches)} cores")
-                phases = {k: statistics.median(b.phases.get(k, float("nan")) for b in batches)
-                          for k in batches[0].phases}
+                    f"other processes meanwhile {' '.join(f'{b.other_cores:.2f}' for b in batches)} cores"
+                )
+                phases = {
+                    k: statistics.median(b.phases.get(k, float("nan")) for b in batches) for k in batches[0].phases
+                }
                 result[f"{history_days}d_phases_s"] = ", ".join(f"{k} {v:.2f}" for k, v in phases.items())
                 curve.append((history_days, level_rows, wall, elapsed))
                 per_node[history_days] = _per_node(batches)
@@ -448,8 +484,12 @@ def run(days: tuple[int, ...] = (1, 3, 7), repeat: int = 3, micro_batches: bool 
                     log.exception("dashboard queries failed")
                     charts = {"dashboard queries": {"error": f"{type(exc).__name__}: {str(exc)[:300]}"}}
                 summary = charts["dashboard queries"]
-                charts["dashboard queries"] = {"history": f"{level_rows:,} level rows ({max(days)} days)", **summary,
-                                               "other_load": others.report(), "lock": lock_note}
+                charts["dashboard queries"] = {
+                    "history": f"{level_rows:,} level rows ({max(days)} days)",
+                    **summary,
+                    "other_load": others.report(),
+                    "lock": lock_note,
+                }
         lander.close()
         cur.close()
         conn.close()
@@ -459,7 +499,8 @@ def run(days: tuple[int, ...] = (1, 3, 7), repeat: int = 3, micro_batches: bool 
         result[f"ratio_{days[-1]}d_to_{days[0]}d"] = round(result[last] / result[first], 2)
         grown = {n: s - per_node[days[0]].get(n, 0.0) for n, s in per_node[days[-1]].items()}
         result[f"grew_most_{days[0]}d_to_{days[-1]}d_s"] = ", ".join(
-            f"{n} {d:+.2f}" for n, d in sorted(grown.items(), key=lambda item: -item[1])[:5])
+            f"{n} {d:+.2f}" for n, d in sorted(grown.items(), key=lambda item: -item[1])[:5]
+        )
         result["target"] = TARGET
         sections["dbt micro-batch"] = result
         sections[f"dbt micro-batch: per node at {days[-1]} days (median s)"] = per_node[days[-1]]
@@ -487,8 +528,14 @@ def _plot(curve: list[tuple[int, float, float, float]]) -> None:
     ax.plot(rows, [wall for *_, wall, _ in curve], marker="o", label="wall time (dbt process)")
     ax.plot(rows, [elapsed for *_, elapsed in curve], marker="s", label="dbt elapsed (nodes only)")
     for history_days, level_rows, wall, _ in curve:
-        ax.annotate(f"{history_days} d", (level_rows / 1e6, wall), textcoords="offset points", xytext=(0, 6),
-                    ha="center", fontsize=8)
+        ax.annotate(
+            f"{history_days} d",
+            (level_rows / 1e6, wall),
+            textcoords="offset points",
+            xytext=(0, 6),
+            ha="center",
+            fontsize=8,
+        )
     ax.axhline(5, color="red", linestyle="--", linewidth=1, label="target 5 s")
     ax.set_xlabel("history: staging level rows (millions)")
     ax.set_ylabel("seconds per micro-batch (median)")

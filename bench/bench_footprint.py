@@ -69,18 +69,26 @@ def _demo_running() -> bool:
 def _dashboard_data(base: str, password: str) -> int:
     """Rows Superset returns for the 30 s mart's dataset (what every coin's dashboard reads); 0 before data."""
     session = requests.Session()
-    login = session.post(f"{base}/api/v1/security/login", timeout=30,
-                         json={"username": "admin", "password": password, "provider": "db"})  # fmt: skip
+    login = session.post(
+        f"{base}/api/v1/security/login", timeout=30, json={"username": "admin", "password": password, "provider": "db"}
+    )
     login.raise_for_status()
     session.headers["Authorization"] = f"Bearer {login.json()['access_token']}"
     q = "(filters:!((col:table_name,opr:eq,value:fct_order_book_30s)))"
     datasets = session.get(f"{base}/api/v1/dataset/", params={"q": q}, timeout=30).json()["result"]
     body = {
         "datasource": {"id": datasets[0]["id"], "type": "table"},
-        "queries": [{"columns": [], "metrics": [{"expressionType": "SQL", "sqlExpression": "count(*)", "label": "n"}],
-                     "row_limit": 1}],
-        "result_format": "json", "result_type": "full", "force": True,
-    }  # fmt: skip
+        "queries": [
+            {
+                "columns": [],
+                "metrics": [{"expressionType": "SQL", "sqlExpression": "count(*)", "label": "n"}],
+                "row_limit": 1,
+            }
+        ],
+        "result_format": "json",
+        "result_type": "full",
+        "force": True,
+    }
     answer = session.post(f"{base}/api/v1/chart/data", json=body, timeout=60)
     if not answer.ok:
         return 0
@@ -108,8 +116,11 @@ def _demo_to_data(clone: Path, env: dict[str, str], log: Path) -> dict[str, obje
             break
         time.sleep(2)
     data = round(time.monotonic() - started, 1)
-    return {"make_demo_s": up, "make_demo_to_dashboard_data_s": data if rows else None,
-            "dashboard_data_error": "" if rows else error or "no data before the deadline"}  # fmt: skip
+    return {
+        "make_demo_s": up,
+        "make_demo_to_dashboard_data_s": data if rows else None,
+        "dashboard_data_error": "" if rows else error or "no data before the deadline",
+    }
 
 
 def _stop(clone: Path, env: dict[str, str], log: Path) -> None:
@@ -135,8 +146,9 @@ def _measure(demo: bool, keep: bool) -> dict:
         started = time.monotonic()
         subprocess.run(["git", "clone", "--quiet", str(REPO_ROOT), str(clone)], check=True)
         result["git_clone_s"] = round(time.monotonic() - started, 1)
-        result["commit"] = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=clone, capture_output=True,
-                                          text=True).stdout.strip()  # fmt: skip
+        result["commit"] = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"], cwd=clone, capture_output=True, text=True
+        ).stdout.strip()
         result["install_cold_cache_s"] = _install(clone, env, log)
         result["downloaded_cache_mib"] = _du_mib(caches)
         result["venvs_mib"] = _du_mib(clone / ".venv") + _du_mib(clone / ".venv-superset")
@@ -150,9 +162,12 @@ def _measure(demo: bool, keep: bool) -> dict:
             finally:
                 _stop(clone, env, log)
             result["fresh_clone_to_dashboard_data_s"] = (
-                round(result["git_clone_s"] + result["install_cold_cache_s"]
-                      + result["make_demo_to_dashboard_data_s"], 1)
-                if result.get("make_demo_to_dashboard_data_s") else None)  # fmt: skip
+                round(
+                    result["git_clone_s"] + result["install_cold_cache_s"] + result["make_demo_to_dashboard_data_s"], 1
+                )
+                if result.get("make_demo_to_dashboard_data_s")
+                else None
+            )
         if keep and (clone / ".local").exists():  # the demo's logs and databases, to look into
             (clone / ".local").rename(work / "demo-local")
         for leftover in (".venv", ".venv-superset", ".local"):

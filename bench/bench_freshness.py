@@ -37,8 +37,15 @@ CLI = str(Path(sys.executable).parent / "crypto-insights")
 SETTLE_S = 90  # slots of the last 90 s are left out: their data may still be on the way
 WARM_UP_S = 60  # after a cold start, from the first mart row to the start of the measurement
 TARGET = "freshness p50 <= 8 s, p95 <= 15 s, completeness >= 99.9 %, whole stack <= 4 GB"
-COMPONENTS = {"postgres", "exchange", "airflow-api-server", "airflow-scheduler", "airflow-dag-processor",
-              "airflow-triggerer", "superset"}  # fmt: skip
+COMPONENTS = {
+    "postgres",
+    "exchange",
+    "airflow-api-server",
+    "airflow-scheduler",
+    "airflow-dag-processor",
+    "airflow-triggerer",
+    "superset",
+}
 
 
 def _percentile(values: list[float], q: float) -> float:
@@ -49,8 +56,10 @@ def _percentile(values: list[float], q: float) -> float:
 def _stats(prefix: str, values: list[float], digits: int = 1) -> dict[str, float | None]:
     if not values:
         return {f"{prefix}_p50_s": None, f"{prefix}_p95_s": None}
-    return {f"{prefix}_p50_s": round(statistics.median(values), digits),
-            f"{prefix}_p95_s": round(_percentile(values, 0.95), digits)}  # fmt: skip
+    return {
+        f"{prefix}_p50_s": round(statistics.median(values), digits),
+        f"{prefix}_p95_s": round(_percentile(values, 0.95), digits),
+    }
 
 
 def _demo_running() -> bool:
@@ -109,13 +118,18 @@ def _visible_at(landed: list[tuple], seen: dict[tuple, datetime], window_s: int)
 
 def _micro_batches(since: datetime) -> list[dict]:
     """crypto_transform runs since `since`: the asset event that triggered each, and its task's timings."""
-    rows = _query("airflow", """
+    rows = _query(
+        "airflow",
+        """
         select dr.run_id, ti.start_date, ti.end_date, ti.state, ti.try_number,
                (select max(e.timestamp) from dagrun_asset_event dae join asset_event e on e.id = dae.event_id
                 where dae.dag_run_id = dr.id) as event_at
         from dag_run dr join task_instance ti on ti.dag_id = dr.dag_id and ti.run_id = dr.run_id
         where dr.dag_id = 'crypto_transform' and ti.task_id = 'dbt_run' and ti.start_date >= %s
-        order by ti.start_date""", (since,), dbname="airflow")  # fmt: skip
+        order by ti.start_date""",
+        (since,),
+        dbname="airflow",
+    )
     return [{"run_id": r[0], "start": r[1], "end": r[2], "state": r[3], "try": r[4], "event_at": r[5]} for r in rows]
 
 
@@ -123,11 +137,20 @@ def _log_marks(run_id: str, attempt: int) -> dict[str, datetime]:
     """When the task's dbt run started and when it committed fct_order_book_30s, from the Airflow task log."""
     from crypto_insights.stack.airflow_env import airflow_home
 
-    path = (airflow_home() / "logs" / "dag_id=crypto_transform" / f"run_id={run_id}" / "task_id=dbt_run"
-            / f"attempt={attempt}.log")  # fmt: skip
+    path = (
+        airflow_home()
+        / "logs"
+        / "dag_id=crypto_transform"
+        / f"run_id={run_id}"
+        / "task_id=dbt_run"
+        / f"attempt={attempt}.log"
+    )
     marks: dict[str, datetime] = {}
-    needles = {"dbt_invoked": "Trying to run dbtRunner", "dbt_parsed": "Found ",
-               "mart_built": "OK created sql incremental model marts.fct_order_book_30s"}  # fmt: skip
+    needles = {
+        "dbt_invoked": "Trying to run dbtRunner",
+        "dbt_parsed": "Found ",
+        "mart_built": "OK created sql incremental model marts.fct_order_book_30s",
+    }
     try:
         lines = path.read_text().splitlines()
     except OSError:
@@ -229,8 +252,12 @@ def _measure(minutes: float) -> dict:
     finally:
         if started_here:
             subprocess.run([CLI, "demo", "down"], check=False, stdout=subprocess.DEVNULL)
-    return {**result, **cold, "stack": "started for the benchmark" if started_here else "already running",
-            "target": TARGET}  # fmt: skip
+    return {
+        **result,
+        **cold,
+        "stack": "started for the benchmark" if started_here else "already running",
+        "target": TARGET,
+    }
 
 
 def _sample(minutes: float, settings, slot_s: int, window_s: int) -> dict:
@@ -301,10 +328,11 @@ def _sample(minutes: float, settings, slot_s: int, window_s: int) -> dict:
         "stack_cpu_steady_cores": footprint.get("total_cpu_steady_cores"),
         # what else kept the machine busy while measuring (~0 when the benchmark had it to itself)
         "other_processes_cpu_cores": round((machine[-1][1] - machine[0][1] - stack_cpu) / span, 2) if span else None,
-    }  # fmt: skip
+    }
     for name, component in sorted(footprint.get("per_component", {}).items()):
-        result[f"{name}_pss_rss_mib_cpu_cores"] = (f"{component['pss_mib']} / {component['rss_mib']} / "
-                                                   f"{component.get('cpu_cores', '?')}")  # fmt: skip
+        result[f"{name}_pss_rss_mib_cpu_cores"] = (
+            f"{component['pss_mib']} / {component['rss_mib']} / {component.get('cpu_cores', '?')}"
+        )
     return result
 
 

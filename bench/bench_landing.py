@@ -48,22 +48,32 @@ def run(slots: int = 60) -> dict:
                 writer.write(batch)
             ours = time.perf_counter() - began
             began = time.perf_counter()
-            subprocess.run([psql, loader.url(), "-qc",
-                            f"\\copy raw.copy_floor ({', '.join(BOOK_COLUMNS)}) from stdin"],
-                           input=text.encode(), check=True)  # fmt: skip
+            subprocess.run(
+                [psql, loader.url(), "-qc", f"\\copy raw.copy_floor ({', '.join(BOOK_COLUMNS)}) from stdin"],
+                input=text.encode(),
+                check=True,
+            )
             floor = time.perf_counter() - began
             load = others.report()
         writer.close()
         conn = psycopg2.connect(**loader.connect_kwargs())
         with conn, conn.cursor() as cur:  # what landed, counted in the real raw table
-            cur.execute("select count(*), sum(jsonb_array_length(bids) + jsonb_array_length(asks) "
-                        "+ jsonb_array_length(profile)) from raw.coinbase_book_snapshots where slot_at > %s",
-                        (start,))  # fmt: skip
+            cur.execute(
+                "select count(*), sum(jsonb_array_length(bids) + jsonb_array_length(asks) "
+                "+ jsonb_array_length(profile)) from raw.coinbase_book_snapshots where slot_at > %s",
+                (start,),
+            )
             snapshots, levels = cur.fetchone()
         conn.close()
     return {
-        "slots": slots - 1, "snapshots": snapshots, "level_rows": int(levels),
-        "copy_path_snapshots_per_s": round(snapshots / ours), "copy_path_level_rows_per_s": round(levels / ours),
-        "psql_copy_level_rows_per_s": round(levels / floor), "ratio_to_psql_copy": round(ours / floor, 2),
-        "other_load": load, "lock": lock_note, "target": ">= 100k rows/s",
-    }  # fmt: skip
+        "slots": slots - 1,
+        "snapshots": snapshots,
+        "level_rows": int(levels),
+        "copy_path_snapshots_per_s": round(snapshots / ours),
+        "copy_path_level_rows_per_s": round(levels / ours),
+        "psql_copy_level_rows_per_s": round(levels / floor),
+        "ratio_to_psql_copy": round(ours / floor, 2),
+        "other_load": load,
+        "lock": lock_note,
+        "target": ">= 100k rows/s",
+    }

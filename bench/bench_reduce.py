@@ -62,8 +62,10 @@ def synthetic_body(seed: int, levels_per_side: int = 22_000, mid: str = "77500")
             rows.append(f'["{_plain(price, 2)}","{_plain(size, 8)}",{1 + int(rng.expovariate(0.7))}]')
             distance += 1 + int(rng.expovariate(1 / (4 + 0.015 * i)))
         sides[name] = "[" + ",".join(rows) + "]"
-    tail = f'"sequence":{rng.randrange(10**10, 10**11)},"auction_mode":false,"auction":null,' \
-           f'"time":"2026-09-02T12:00:{seed % 60:02d}.123456789Z"'  # fmt: skip
+    tail = (
+        f'"sequence":{rng.randrange(10**10, 10**11)},"auction_mode":false,"auction":null,'
+        f'"time":"2026-09-02T12:00:{seed % 60:02d}.123456789Z"'
+    )
     return f'{{"bids":{sides["bids"]},"asks":{sides["asks"]},{tail}}}'.encode()
 
 
@@ -109,13 +111,16 @@ def measure(bodies: list[bytes], repeat: int = 7) -> dict:
     floor, ours = statistics.median(wall["parse"]), statistics.median(wall["reduce"])
     ratios = sorted(r / p for p, r in zip(wall["parse"], wall["reduce"], strict=True))  # per round, back to back
     return {
-        "books": len(bodies), "levels_per_book": levels // len(bodies),
+        "books": len(bodies),
+        "levels_per_book": levels // len(bodies),
         "body_kb": sum(map(len, bodies)) // len(bodies) // 1024,
-        "json_loads_levels_per_s": round(levels / floor), "parse_reduce_levels_per_s": round(levels / ours),
-        "ms_per_book": round(ours / len(bodies) * 1000, 1), "ratio_to_json_loads": round(ours / floor, 2),
+        "json_loads_levels_per_s": round(levels / floor),
+        "parse_reduce_levels_per_s": round(levels / ours),
+        "ms_per_book": round(ours / len(bodies) * 1000, 1),
+        "ratio_to_json_loads": round(ours / floor, 2),
         "ratio_per_round_min_max": f"{ratios[0]:.2f}–{ratios[-1]:.2f} over {len(ratios)} rounds",
         "ratio_cpu_time": round(statistics.median(cpu["reduce"]) / statistics.median(cpu["parse"]), 2),
-    }  # fmt: skip
+    }
 
 
 def run(books: int = 10, repeat: int = 7) -> dict:
@@ -137,10 +142,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--repeat", type=int, default=7, help="rounds; the median is reported (default 7)")
     args = parser.parse_args(argv)
     print(f"edge reduction, {args.books} books x {args.repeat} rounds (median); target {TARGET}")
-    print(f"{'book':10} {'levels':>7} {'KB':>5} {'json.loads lv/s':>16} {'parse+reduce lv/s':>18} "
-          f"{'ms/book':>8} {'ratio':>6} {'cpu ratio':>9}")  # fmt: skip
-    sources = {"synthetic": lambda: [synthetic_body(seed) for seed in range(args.books)],
-               "exchange": lambda: exchange_bodies(args.books)}  # fmt: skip
+    print(
+        f"{'book':10} {'levels':>7} {'KB':>5} {'json.loads lv/s':>16} {'parse+reduce lv/s':>18} "
+        f"{'ms/book':>8} {'ratio':>6} {'cpu ratio':>9}"
+    )
+    sources = {
+        "synthetic": lambda: [synthetic_body(seed) for seed in range(args.books)],
+        "exchange": lambda: exchange_bodies(args.books),
+    }
     for name, make in sources.items():
         try:
             bodies = make()
@@ -148,9 +157,11 @@ def main(argv: list[str] | None = None) -> int:
             print(f"{name:10} skipped: {exc}")
             continue
         r = measure(bodies, args.repeat)
-        print(f"{name:10} {r['levels_per_book']:>7} {r['body_kb']:>5} {r['json_loads_levels_per_s']:>16,} "
-              f"{r['parse_reduce_levels_per_s']:>18,} {r['ms_per_book']:>8} {r['ratio_to_json_loads']:>6} "
-              f"{r['ratio_cpu_time']:>9}")  # fmt: skip
+        print(
+            f"{name:10} {r['levels_per_book']:>7} {r['body_kb']:>5} {r['json_loads_levels_per_s']:>16,} "
+            f"{r['parse_reduce_levels_per_s']:>18,} {r['ms_per_book']:>8} {r['ratio_to_json_loads']:>6} "
+            f"{r['ratio_cpu_time']:>9}"
+        )
     return 0
 
 

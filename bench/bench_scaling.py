@@ -43,15 +43,37 @@ COIN_COUNTS = (5, 10, 20, 40)
 PLOT = REPO_ROOT / "docs" / "images" / "bench_scaling.png"
 # More real Coinbase products, each with the settings of a configured coin of about its size and price.
 _MORE = {
-    "MATIC-USD": "ADA-USD", "ATOM-USD": "DOT-USD", "UNI-USD": "LINK-USD", "AAVE-USD": "SOL-USD",
-    "XLM-USD": "ADA-USD", "ALGO-USD": "ADA-USD", "FIL-USD": "DOT-USD", "NEAR-USD": "DOT-USD",
-    "ETC-USD": "LINK-USD", "BCH-USD": "LTC-USD", "APT-USD": "AVAX-USD", "ARB-USD": "ADA-USD",
-    "OP-USD": "XRP-USD", "ICP-USD": "DOT-USD", "HBAR-USD": "DOGE-USD", "VET-USD": "DOGE-USD",
-    "MKR-USD": "ETH-USD", "GRT-USD": "DOGE-USD", "SAND-USD": "ADA-USD", "MANA-USD": "ADA-USD",
-    "AXS-USD": "DOT-USD", "CRV-USD": "ADA-USD", "COMP-USD": "SOL-USD", "SNX-USD": "XRP-USD",
-    "LRC-USD": "DOGE-USD", "BAT-USD": "DOGE-USD", "ZEC-USD": "LTC-USD", "EOS-USD": "ADA-USD",
-    "XTZ-USD": "ADA-USD", "SHIB-USD": "DOGE-USD",
-}  # fmt: skip
+    "MATIC-USD": "ADA-USD",
+    "ATOM-USD": "DOT-USD",
+    "UNI-USD": "LINK-USD",
+    "AAVE-USD": "SOL-USD",
+    "XLM-USD": "ADA-USD",
+    "ALGO-USD": "ADA-USD",
+    "FIL-USD": "DOT-USD",
+    "NEAR-USD": "DOT-USD",
+    "ETC-USD": "LINK-USD",
+    "BCH-USD": "LTC-USD",
+    "APT-USD": "AVAX-USD",
+    "ARB-USD": "ADA-USD",
+    "OP-USD": "XRP-USD",
+    "ICP-USD": "DOT-USD",
+    "HBAR-USD": "DOGE-USD",
+    "VET-USD": "DOGE-USD",
+    "MKR-USD": "ETH-USD",
+    "GRT-USD": "DOGE-USD",
+    "SAND-USD": "ADA-USD",
+    "MANA-USD": "ADA-USD",
+    "AXS-USD": "DOT-USD",
+    "CRV-USD": "ADA-USD",
+    "COMP-USD": "SOL-USD",
+    "SNX-USD": "XRP-USD",
+    "LRC-USD": "DOGE-USD",
+    "BAT-USD": "DOGE-USD",
+    "ZEC-USD": "LTC-USD",
+    "EOS-USD": "ADA-USD",
+    "XTZ-USD": "ADA-USD",
+    "SHIB-USD": "DOGE-USD",
+}
 
 
 def config_with(coins: int, folder: Path) -> Path:
@@ -75,8 +97,9 @@ def _percentile(values: list[float], q: float) -> float:
 
 def _lander(settings) -> WindowLander:
     kwargs = endpoint("loader").connect_kwargs()
-    return WindowLander(settings, lambda: psycopg2.connect(**kwargs),
-                        Spool(Path(tempfile.mkdtemp(prefix="bench-scaling-spool-"))))  # fmt: skip
+    return WindowLander(
+        settings, lambda: psycopg2.connect(**kwargs), Spool(Path(tempfile.mkdtemp(prefix="bench-scaling-spool-")))
+    )
 
 
 def _land_live(lander: WindowLander, slots: int) -> tuple[list[float], float, float]:
@@ -93,8 +116,11 @@ def _land_live(lander: WindowLander, slots: int) -> tuple[list[float], float, fl
     conn = psycopg2.connect(**endpoint("transform").connect_kwargs())
     try:
         with conn.cursor() as cur:
-            cur.execute("select extract(epoch from landed_at - slot_at)::float8 from raw.coinbase_book_snapshots "
-                        "where slot_at = any(%s)", (landed,))  # fmt: skip
+            cur.execute(
+                "select extract(epoch from landed_at - slot_at)::float8 from raw.coinbase_book_snapshots "
+                "where slot_at = any(%s)",
+                (landed,),
+            )
             lags = [r[0] for r in cur.fetchall()]
     finally:
         conn.close()
@@ -116,8 +142,9 @@ def _one(coins: int, folder: Path, slots: int, repeat: int) -> dict:
         out["one_ip_books_landed_pct"] = round(100 * share, 1)
         out["one_ip_landing_lag_p50_s"] = round(statistics.median(lags), 2) if lags else None
         out["one_ip_landing_lag_p95_s"] = round(_percentile(lags, 0.95), 2) if lags else None
-        lifted = _lander(dataclasses.replace(settings, exchange=dataclasses.replace(
-            exchange, requests_per_second=1000, burst=1000)))  # fmt: skip
+        lifted = _lander(
+            dataclasses.replace(settings, exchange=dataclasses.replace(exchange, requests_per_second=1000, burst=1000))
+        )
         lags, share, per_slot = _land_live(lifted, slots)
         out["no_rate_limit_books_landed_pct"] = round(100 * share, 1)
         out["no_rate_limit_landing_lag_p50_s"] = round(statistics.median(lags), 2) if lags else None
@@ -176,8 +203,12 @@ def _plot(results: dict[int, dict]) -> None:
     fig, ax = plt.subplots(figsize=(6.5, 3.8))
     ax.plot(coins, [r["micro_batch_wall_s"] for r in results.values()], marker="o", label="micro-batch wall")
     ax.plot(coins, [r["micro_batch_dbt_elapsed_s"] for r in results.values()], marker="s", label="dbt elapsed")
-    ax.plot(coins, [r["one_ip_landing_lag_p95_s"] or 0 for r in results.values()], marker="^",
-            label="landing lag p95, one IP (10 req/s)")  # fmt: skip
+    ax.plot(
+        coins,
+        [r["one_ip_landing_lag_p95_s"] or 0 for r in results.values()],
+        marker="^",
+        label="landing lag p95, one IP (10 req/s)",
+    )
     ax.set_xlabel("coins")
     ax.set_ylabel("seconds")
     ax.set_xticks(coins)

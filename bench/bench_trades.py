@@ -99,24 +99,29 @@ def _landing_throughput(settings) -> dict:
     writer.close()
     rows = [r for landing in batches[1:] for b in landing for r in b.trades]
     psql = f"{EmbeddedPostgres().load_state().bindir}/psql"
-    subprocess.run([psql, loader.url(), "-qc", "create table raw.trades_copy_floor "
-                    "(like raw.coinbase_trades including all)"], check=True)  # fmt: skip
+    subprocess.run(
+        [psql, loader.url(), "-qc", "create table raw.trades_copy_floor (like raw.coinbase_trades including all)"],
+        check=True,
+    )
     text = copy_text(rows, TRADE_COLUMNS).read()
     began = time.perf_counter()
-    subprocess.run([psql, loader.url(), "-qc", f"\\copy raw.trades_copy_floor ({', '.join(TRADE_COLUMNS)}) from stdin"],
-                   input=text.encode(), check=True)  # fmt: skip
+    subprocess.run(
+        [psql, loader.url(), "-qc", f"\\copy raw.trades_copy_floor ({', '.join(TRADE_COLUMNS)}) from stdin"],
+        input=text.encode(),
+        check=True,
+    )
     floor = time.perf_counter() - began
     per_product = {pid: len(p) for pid, p in made.items()}
     return {
         "tape": f"{sum(per_product.values()):,} prints in {TAPE_HOURS} h of the offline exchange "
-                f"(busiest {max(per_product, key=per_product.get)} {max(per_product.values()):,}, quietest "
-                f"{min(per_product, key=per_product.get)} {min(per_product.values()):,})",
+        f"(busiest {max(per_product, key=per_product.get)} {max(per_product.values()):,}, quietest "
+        f"{min(per_product, key=per_product.get)} {min(per_product.values()):,})",
         "landings": f"{len(batches) - 1} of up to {PAGE} prints per product",
         "prints_landed": landed,
         "copy_path_prints_per_s": round(landed / ours),
         "psql_copy_prints_per_s": round(len(rows) / floor),
         "ratio_to_psql_copy": round(ours / floor, 2),
-    }  # fmt: skip
+    }
 
 
 def _percentile(values: list[float], q: float) -> float:
@@ -143,8 +148,11 @@ def _landing_lag(lander: WindowLander, slots: int) -> dict:
     try:
         with conn.cursor() as cur:
             for mode, landed in modes.items():
-                cur.execute("select extract(epoch from landed_at - slot_at)::float8 from raw.coinbase_book_snapshots "
-                            "where slot_at = any(%s)", (landed,))  # fmt: skip
+                cur.execute(
+                    "select extract(epoch from landed_at - slot_at)::float8 from raw.coinbase_book_snapshots "
+                    "where slot_at = any(%s)",
+                    (landed,),
+                )
                 lags = [r[0] for r in cur.fetchall()]
                 out[f"landing_lag_{mode}_trades_p50_s"] = round(statistics.median(lags), 2)
                 out[f"landing_lag_{mode}_trades_p95_s"] = round(_percentile(lags, 0.95), 2)
@@ -217,8 +225,9 @@ def _cost(settings, slots: int, repeat: int) -> dict:
     freshness, measured_on = _live_freshness()
     if freshness is not None:
         result["freshness_p50_live_s"] = f"{freshness} (measured {measured_on}, with trades)"
-        result["freshness_regression_pct"] = round(100 * (batch_delta + lag_delta) / (freshness - batch_delta
-                                                                                       - lag_delta), 1)
+        result["freshness_regression_pct"] = round(
+            100 * (batch_delta + lag_delta) / (freshness - batch_delta - lag_delta), 1
+        )
     result["target"] = TARGET
     return result
 

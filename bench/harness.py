@@ -53,8 +53,11 @@ def isolated_home() -> Iterator[Path]:
 def offline_exchange(port: int = 18765) -> Iterator[str]:
     while not is_free(port):
         port += 1
-    proc = subprocess.Popen([str(BIN / "crypto-insights"), "exchange", "--port", str(port), "--rate-limit", "1000",
-                             "--burst", "1000"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        [str(BIN / "crypto-insights"), "exchange", "--port", str(port), "--rate-limit", "1000", "--burst", "1000"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     url = f"http://127.0.0.1:{port}"
     try:
         for _ in range(100):
@@ -72,5 +75,6 @@ def offline_exchange(port: int = 18765) -> Iterator[str]:
 def fetch_bodies(url: str, product_id: str, count: int) -> list[bytes]:
     session = requests.Session()
     session.headers["User-Agent"] = "crypto-insights-bench"
-    return [session.get(f"{url}/products/{product_id}/book", params={"level": 2}, timeout=30).content
-            for _ in range(count)]
+    return [
+        session.get(f"{url}/products/{product_id}/book", params={"level": 2}, timeout=30).content for _ in range(count)
+    ]

@@ -79,9 +79,15 @@ class Soak:
     # -- faults ------------------------------------------------------------------------------------------------
 
     def begin(self, planned: PlannedFault) -> dict[str, Any]:
-        fault = {"label": planned.label, "kind": planned.kind, "program": planned.program,
-                 "start": datetime.now(UTC).isoformat(), "start_s": self.now_s(), "end_s": None,
-                 "ends_at_s": self.now_s() + planned.duration_s}  # fmt: skip
+        fault = {
+            "label": planned.label,
+            "kind": planned.kind,
+            "program": planned.program,
+            "start": datetime.now(UTC).isoformat(),
+            "start_s": self.now_s(),
+            "end_s": None,
+            "ends_at_s": self.now_s() + planned.duration_s,
+        }
         print(f"[{soak_report.clock(self.now_s())}] fault: {planned.label}", flush=True)
         if planned.kind == "postgres":
             postgres(self.env, "stop")
@@ -115,8 +121,12 @@ class Soak:
             if state != "RUNNING" or not pid:
                 continue
             for fault in self.faults:
-                if fault.get("program") == name and fault["end_s"] is not None and "back_after_s" not in fault \
-                        and pid != fault.get("killed_pid"):
+                if (
+                    fault.get("program") == name
+                    and fault["end_s"] is not None
+                    and "back_after_s" not in fault
+                    and pid != fault.get("killed_pid")
+                ):
                     fault["back_after_s"] = round(self.now_s() - fault["end_s"], 1)
 
     # -- samples -----------------------------------------------------------------------------------------------
@@ -145,12 +155,19 @@ class Soak:
 
 def _exchange_totals(stats: dict[int, dict[str, Any]]) -> dict[str, Any]:
     """Fault share as the exchange served it, summed over each exchange process of the run."""
-    market = sum(n for s in stats.values() for path, n in s.get("requests_served", {}).items()
-                 if path.endswith(MARKET_PATH_PARTS))  # fmt: skip
+    market = sum(
+        n
+        for s in stats.values()
+        for path, n in s.get("requests_served", {}).items()
+        if path.endswith(MARKET_PATH_PARTS)
+    )
     faulted = sum(f["hits"] for s in stats.values() for f in s.get("faults", []) if f.get("probability"))
-    return {"market_requests": market, "faulted": faulted,
-            "faulted_pct": round(100 * faulted / market, 2) if market else None,
-            "responses": [s.get("responses") for s in stats.values()]}  # fmt: skip
+    return {
+        "market_requests": market,
+        "faulted": faulted,
+        "faulted_pct": round(100 * faulted / market, 2) if market else None,
+        "responses": [s.get("responses") for s in stats.values()],
+    }
 
 
 def _wait_first_slot(since: datetime) -> datetime:
@@ -197,18 +214,30 @@ def _ledger(soak: Soak, settings: Any, first_slot: datetime, settle_s: float) ->
     deadline = time.monotonic() + SPOOL_DRAIN_TIMEOUT_S
     while soak_probe.spool_files(soak.home) and time.monotonic() < deadline:
         time.sleep(2)
-    if (waiting := soak_probe.spool_files(soak.home)):
+    if waiting := soak_probe.spool_files(soak.home):
         soak.note(f"{waiting} slot batch(es) still in the spool {SPOOL_DRAIN_TIMEOUT_S} s after the end")
     swept = soak_ledger.sweep_gaps(settings, through)
     last = floor_slot(through, settings.ingest.slot_seconds)
     ledger = soak_ledger.count(settings, first_slot, last)
-    ledger.update(first_slot=first_slot.isoformat(), last_slot=last.isoformat(), swept_at_end=swept,
-                  slots=int((last - first_slot).total_seconds() // settings.ingest.slot_seconds) + 1)  # fmt: skip
+    ledger.update(
+        first_slot=first_slot.isoformat(),
+        last_slot=last.isoformat(),
+        swept_at_end=swept,
+        slots=int((last - first_slot).total_seconds() // settings.ingest.slot_seconds) + 1,
+    )
     return ledger
 
 
-def run(minutes: float, chaos: float, plan_name: str, out: Path, *, dashboards: bool = True,
-        keep_home: bool = False, settle_s: float = SETTLE_S) -> dict[str, Any]:  # fmt: skip
+def run(
+    minutes: float,
+    chaos: float,
+    plan_name: str,
+    out: Path,
+    *,
+    dashboards: bool = True,
+    keep_home: bool = False,
+    settle_s: float = SETTLE_S,
+) -> dict[str, Any]:
     home = make_home()
     env = soak_environment(home, chaos, write_config(home))
     os.environ.clear()  # this process is the soak's: its own queries go to the soak's PostgreSQL
@@ -239,15 +268,21 @@ def run(minutes: float, chaos: float, plan_name: str, out: Path, *, dashboards: 
             remove_home(home)
     lag = soak_report.mart_lag(soak.polls, soak.start)
     for fault in soak.faults:
-        fault["caught_up_s"] = soak_report.catch_up_s(datetime.fromisoformat(fault["end"]), fault["end_s"],
-                                                      soak.polls)  # fmt: skip
+        fault["caught_up_s"] = soak_report.catch_up_s(datetime.fromisoformat(fault["end"]), fault["end_s"], soak.polls)
     quiet = soak_report.quiet_lag_median_s(lag, soak.faults)
     result: dict[str, Any] = {
-        "run": {"started": soak.start.strftime("%Y-%m-%d %H:%M"), "minutes": round(measured_s / 60, 1),
-                "coins": len(settings.product_ids), "products": list(settings.product_ids), "chaos": chaos,
-                "plan": plan_name, "demo_up_s": up_s, "memory_every_s": MEMORY_EVERY_S,
-                "retention_days": settings.ingest.retention_days,
-                "stack": "the whole demo under supervisord" if dashboards else "the demo without Superset"},
+        "run": {
+            "started": soak.start.strftime("%Y-%m-%d %H:%M"),
+            "minutes": round(measured_s / 60, 1),
+            "coins": len(settings.product_ids),
+            "products": list(settings.product_ids),
+            "chaos": chaos,
+            "plan": plan_name,
+            "demo_up_s": up_s,
+            "memory_every_s": MEMORY_EVERY_S,
+            "retention_days": settings.ingest.retention_days,
+            "stack": "the whole demo under supervisord" if dashboards else "the demo without Superset",
+        },
         "violations": soak_ledger.verdict(ledger),
         "ledger": ledger,
         "faults": soak.faults,
@@ -256,18 +291,20 @@ def run(minutes: float, chaos: float, plan_name: str, out: Path, *, dashboards: 
         "memory": soak_report.memory_figures(soak.memory) if soak.memory else {},
         "disk": soak_report.growth_per_day(soak.disk[0], soak.disk[-1]) if len(soak.disk) > 1 else {},
         "exchange": _exchange_totals(soak.exchange_stats),
-    }  # fmt: skip
+    }
     out.mkdir(parents=True, exist_ok=True)
     images = soak_report.plot(result, lag, soak.memory, out / "images")
-    soak_report.write_json({**result, "samples": {"mart_lag": lag, "memory": soak.memory, "disk": soak.disk}},
-                           out / "reliability.json")  # fmt: skip
+    soak_report.write_json(
+        {**result, "samples": {"mart_lag": lag, "memory": soak.memory, "disk": soak.disk}}, out / "reliability.json"
+    )
     (out / "reliability.md").write_text(soak_report.render_markdown(result, images))
     return result
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m bench.soak", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)  # fmt: skip
+    parser = argparse.ArgumentParser(
+        prog="python -m bench.soak", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--minutes", type=float, default=float(os.environ.get("SOAK_MINUTES") or 60))
     parser.add_argument("--chaos", type=float, default=0.05, help="share of market-data requests faulted")
     parser.add_argument("--plan", choices=sorted(PLANS), default="full")
@@ -289,10 +326,13 @@ def main(argv: list[str] | None = None) -> int:
         with machine_lock():
             result = run(args.minutes, args.chaos, args.plan, args.out, **options)
     ledger = result["ledger"]
-    print(f"soak: expected {ledger['expected']}, landed {ledger['landed']} ({ledger['landed_pct']} %), "
-          f"errors {ledger['errors']} {ledger['errors_by_kind']}, unaccounted {ledger['unaccounted']}, "
-          f"duplicates {ledger['duplicates']}, false errors {ledger['false_errors']}; "
-          f"report {args.out / 'reliability.md'}", flush=True)  # fmt: skip
+    print(
+        f"soak: expected {ledger['expected']}, landed {ledger['landed']} ({ledger['landed_pct']} %), "
+        f"errors {ledger['errors']} {ledger['errors_by_kind']}, unaccounted {ledger['unaccounted']}, "
+        f"duplicates {ledger['duplicates']}, false errors {ledger['false_errors']}; "
+        f"report {args.out / 'reliability.md'}",
+        flush=True,
+    )
     if result["violations"]:
         print(f"soak: FAILED: {', '.join(result['violations'])}", file=sys.stderr)
         return 1

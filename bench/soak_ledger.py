@@ -93,9 +93,13 @@ def sweep_gaps(settings: Settings, through: datetime) -> int:
 
 def count(settings: Settings, first: datetime, last: datetime) -> dict[str, Any]:
     """The ledger of slots `first`..`last` (inclusive) for the configured products."""
-    params = {"products": list(settings.product_ids), "first": first, "last": last,
-              "step": timedelta(seconds=settings.ingest.slot_seconds),
-              "spooled": timedelta(seconds=SPOOLED_AFTER_S)}  # fmt: skip
+    params = {
+        "products": list(settings.product_ids),
+        "first": first,
+        "last": last,
+        "step": timedelta(seconds=settings.ingest.slot_seconds),
+        "spooled": timedelta(seconds=SPOOLED_AFTER_S),
+    }
     conn = psycopg2.connect(**endpoint("loader").connect_kwargs())
     try:
         with conn, conn.cursor() as cur:

@@ -46,9 +46,12 @@ def full_plan(minutes: float) -> list[PlannedFault]:
     total = minutes * 60
     last_start = total - QUIET_TAIL_S
     plan = [PlannedFault(at, "postgres", "postgres", 45) for at in range(300, int(last_start) - 44, 900)]
-    for share, kind, program, duration in ((1 / 6, "kill", "airflow-triggerer", 0), (2 / 3, "kill",
-                                           "airflow-triggerer", 0), (5 / 12, "kill", "airflow-scheduler", 0),
-                                           (1 / 2, "exchange", "exchange", 60)):  # fmt: skip
+    for share, kind, program, duration in (
+        (1 / 6, "kill", "airflow-triggerer", 0),
+        (2 / 3, "kill", "airflow-triggerer", 0),
+        (5 / 12, "kill", "airflow-scheduler", 0),
+        (1 / 2, "exchange", "exchange", 60),
+    ):
         at = _clear_of(share * total, plan)
         if at <= last_start:
             plan.append(PlannedFault(at, kind, program, duration))

@@ -41,12 +41,16 @@ def marts_newest_window() -> datetime | None:
 
 def first_raw_slot(since: datetime) -> datetime | None:
     """The first slot from `since` on that the ingest landed or recorded (the pipeline is working)."""
-    rows = query("loader", """
+    rows = query(
+        "loader",
+        """
         select min(slot_at) from (
             select min(slot_at) as slot_at from raw.coinbase_book_snapshots where slot_at >= %(since)s
             union all select min(slot_at) from raw.coinbase_tickers where slot_at >= %(since)s
             union all select min(slot_at) from raw.coinbase_ingest_errors where slot_at >= %(since)s
-        ) as firsts""", {"since": since})  # fmt: skip
+        ) as firsts""",
+        {"since": since},
+    )
     return rows[0][0] if rows else None
 
 
@@ -64,28 +68,41 @@ def memory_sample(pids: dict[str, int | None], home: Path) -> dict[str, dict[str
     for name, root in roots.items():
         tree = _tree(root, children)
         kib = [_kib(pid) for pid in tree]
-        sample[name] = {"pss_mib": round(sum(p for p, _ in kib) / 1024, 1),
-                        "rss_mib": round(sum(r for _, r in kib) / 1024, 1), "processes": len(tree),
-                        "pid": root}  # fmt: skip
+        sample[name] = {
+            "pss_mib": round(sum(p for p, _ in kib) / 1024, 1),
+            "rss_mib": round(sum(r for _, r in kib) / 1024, 1),
+            "processes": len(tree),
+            "pid": root,
+        }
     return sample
 
 
 def disk_by_layer(warehouse_db: str = WAREHOUSE_DB) -> dict[str, int] | None:
     """Bytes per warehouse schema (tables, indexes and TOAST of every partition), and each other database of the
     stack as a whole (Airflow's and Superset's metadata); None while PostgreSQL is stopped."""
-    schemas = query("admin", """
+    schemas = query(
+        "admin",
+        """
         select n.nspname, sum(pg_total_relation_size(c.oid))::bigint
         from pg_class c join pg_namespace n on n.oid = c.relnamespace
         where c.relkind in ('r', 'm') and n.nspname not in ('pg_catalog', 'information_schema')
             and n.nspname not like 'pg_toast%%'
-        group by 1 order by 1""", dbname=warehouse_db)  # fmt: skip
-    databases = query("admin", "select datname, pg_database_size(datname)::bigint from pg_database "
-                               "where datname not in ('postgres', 'template0', 'template1', %s)",
-                      (warehouse_db,), dbname=warehouse_db)  # fmt: skip
+        group by 1 order by 1""",
+        dbname=warehouse_db,
+    )
+    databases = query(
+        "admin",
+        "select datname, pg_database_size(datname)::bigint from pg_database "
+        "where datname not in ('postgres', 'template0', 'template1', %s)",
+        (warehouse_db,),
+        dbname=warehouse_db,
+    )
     if schemas is None or databases is None:
         return None
-    return {**{f"{warehouse_db}.{name}": size for name, size in schemas},
-            **{f"{name} (database)": size for name, size in databases}}  # fmt: skip
+    return {
+        **{f"{warehouse_db}.{name}": size for name, size in schemas},
+        **{f"{name} (database)": size for name, size in databases},
+    }
 
 
 def folder_bytes(folder: Path) -> int:

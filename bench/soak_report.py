@@ -35,14 +35,18 @@ def catch_up_s(end: datetime, end_s: float, polls: list[tuple[float, datetime | 
 
 def mart_lag(polls: list[tuple[float, datetime | None]], start: datetime) -> list[tuple[float, float | None]]:
     """(seconds into the run, seconds from the newest mart window's start to the poll) per poll."""
-    return [(t_s, (start + timedelta(seconds=t_s) - newest).total_seconds() if newest else None)
-            for t_s, newest in polls]  # fmt: skip
+    return [
+        (t_s, (start + timedelta(seconds=t_s) - newest).total_seconds() if newest else None) for t_s, newest in polls
+    ]
 
 
 def quiet_lag_median_s(lag: list[tuple[float, float | None]], faults: list[dict[str, Any]]) -> float | None:
     """The marts' median lag away from faults (none started in the last 3 minutes, none in progress)."""
-    quiet = [v for t, v in lag if v is not None
-             and all(not f["start_s"] - 10 <= t <= (f["end_s"] or f["start_s"]) + 180 for f in faults)]  # fmt: skip
+    quiet = [
+        v
+        for t, v in lag
+        if v is not None and all(not f["start_s"] - 10 <= t <= (f["end_s"] or f["start_s"]) + 180 for f in faults)
+    ]
     return round(statistics.median(quiet), 1) if quiet else None
 
 
@@ -76,7 +80,7 @@ def memory_figures(samples: list[tuple[float, dict[str, dict[str, float]]]]) -> 
             "pss_slope_mib_per_h": _slope_per_hour(longest),
             "slope_over_min": round((longest[-1][0] - longest[0][0]) / 60, 1),
             "processes_seen": len(stretches),
-        }  # fmt: skip
+        }
     return figures
 
 
@@ -85,9 +89,14 @@ def growth_per_day(first: tuple[float, dict[str, int]], last: tuple[float, dict[
     span = last[0] - first[0]
     if span <= 0:
         return {}
-    return {key: {"start_mib": round(first[1].get(key, 0) / MIB, 1), "end_mib": round(size / MIB, 1),
-                  "mib_per_day": round((size - first[1].get(key, 0)) / MIB / span * 86400, 1)}
-            for key, size in sorted(last[1].items())}  # fmt: skip
+    return {
+        key: {
+            "start_mib": round(first[1].get(key, 0) / MIB, 1),
+            "end_mib": round(size / MIB, 1),
+            "mib_per_day": round((size - first[1].get(key, 0)) / MIB / span * 86400, 1),
+        }
+        for key, size in sorted(last[1].items())
+    }
 
 
 # -- output ---------------------------------------------------------------------------------------------------
@@ -107,26 +116,33 @@ def _quiet(result: dict[str, Any]) -> str:
     lag = result["marts"]["quiet_lag_median_s"]
     if lag is None:
         return "(No stretch of the run was far enough from a fault to measure the marts' usual lag.)"
-    return (f"Away from faults the marts lag {lag} s (median, from a window's start to seeing it), so a catch-up "
-            "of about that is no delay at all.")
+    return (
+        f"Away from faults the marts lag {lag} s (median, from a window's start to seeing it), so a catch-up "
+        "of about that is no delay at all."
+    )
 
 
 def render_markdown(result: dict[str, Any], images: dict[str, str]) -> str:
     ledger, run = result["ledger"], result["run"]
     ok = "**held**" if not result["violations"] else f"**broken**: {', '.join(result['violations'])}"
     lines = [
-        "# Reliability: the soak", "",
+        "# Reliability: the soak",
+        "",
         f"_{run['started']} UTC, {run['minutes']} min, {run['coins']} coins, exchange chaos "
-        f"{100 * run['chaos']:g} %, plan `{run['plan']}`, {run['stack']}; `make soak` (bench/soak.py)._", "",
+        f"{100 * run['chaos']:g} %, plan `{run['plan']}`, {run['stack']}; `make soak` (bench/soak.py)._",
+        "",
         "The whole demo stack on its own home and ports, with the offline exchange faulting a share of the book "
         "and ticker requests (429 with short and longer-than-a-slot Retry-After, 5xx, delays past the read "
         "timeout, TCP resets, truncated and HTML bodies, schema drift, crossed books, negative sizes) while "
         "PostgreSQL, Airflow's programs and the exchange are stopped or killed on a schedule, nobody touching "
         "anything. Then the gap sweep runs up to one minute before the end, and every (product, slot, endpoint) "
         "of the run's slots must be landed or recorded with its reason: nothing lost, nothing twice, no error "
-        f"for what landed. Promise {ok}.", "",
-        "## Ledger", "",
-        "| figure | value |", "|---|---|",
+        f"for what landed. Promise {ok}.",
+        "",
+        "## Ledger",
+        "",
+        "| figure | value |",
+        "|---|---|",
         f"| slot range | {ledger['first_slot']} .. {ledger['last_slot']} ({ledger['slots']} slots) |",
         f"| expected (product, slot, endpoint) = products × slots × 2 | {ledger['expected']} |",
         f"| landed | {ledger['landed']} ({ledger['landed_pct']} %): {ledger['books']} books, "
@@ -140,40 +156,68 @@ def render_markdown(result: dict[str, Any], images: dict[str, str]) -> str:
         f"| missed slots recorded by the final gap sweep | {ledger['swept_at_end']} |",
         f"| exchange: requests faulted / market-data requests | {result['exchange'].get('faulted', '?')} / "
         f"{result['exchange'].get('market_requests', '?')} ({result['exchange'].get('faulted_pct', '?')} %) |",
-        "", "Recorded errors by kind (book / ticker):", "",
-        "| error kind | book | ticker |", "|---|---|---|",
-    ]  # fmt: skip
+        "",
+        "Recorded errors by kind (book / ticker):",
+        "",
+        "| error kind | book | ticker |",
+        "|---|---|---|",
+    ]
     for kind, by_endpoint in sorted(ledger["errors_by_kind"].items()):
         lines.append(f"| {kind} | {by_endpoint.get('book', 0)} | {by_endpoint.get('ticker', 0)} |")
     if ledger.get("other_endpoints_errors_by_kind"):
-        lines += ["", "Error rows of endpoints the ledger does not judge: " + ", ".join(
-            f"{endpoint} {kind} {n}" for kind, by_endpoint in sorted(ledger["other_endpoints_errors_by_kind"].items())
-            for endpoint, n in sorted(by_endpoint.items())) + "."]  # fmt: skip
-    lines += ["", "## Fault timeline", "",
-              "Times are minutes:seconds from the start of the measured run. Catch-up: from the end of the fault "
-              "until the marts show the first 30 s window that began after it. " + _quiet(result), "",
-              "| at | fault | ended | supervisord had it RUNNING again after | marts caught up after |",
-              "|---|---|---|---|---|"]  # fmt: skip
+        lines += [
+            "",
+            "Error rows of endpoints the ledger does not judge: "
+            + ", ".join(
+                f"{endpoint} {kind} {n}"
+                for kind, by_endpoint in sorted(ledger["other_endpoints_errors_by_kind"].items())
+                for endpoint, n in sorted(by_endpoint.items())
+            )
+            + ".",
+        ]
+    lines += [
+        "",
+        "## Fault timeline",
+        "",
+        "Times are minutes:seconds from the start of the measured run. Catch-up: from the end of the fault "
+        "until the marts show the first 30 s window that began after it. " + _quiet(result),
+        "",
+        "| at | fault | ended | supervisord had it RUNNING again after | marts caught up after |",
+        "|---|---|---|---|---|",
+    ]
     for fault in result["faults"]:
         back = f"{fault['back_after_s']} s" if fault.get("back_after_s") is not None else "—"
         caught = f"{fault['caught_up_s']} s" if fault["caught_up_s"] is not None else "not within the run"
-        lines.append(f"| {clock(fault['start_s'])} | {fault['label']} | {clock(fault['end_s'])} | {back} | "
-                     f"{caught} |")
+        lines.append(f"| {clock(fault['start_s'])} | {fault['label']} | {clock(fault['end_s'])} | {back} | {caught} |")
     lines += ["", "Everything else that happened (supervisord restarts, states other than RUNNING):", ""]
     lines += [f"- {clock(e['t_s'])} {e['event']}" for e in result["timeline"]] or ["- nothing"]
-    lines += ["", "## Memory", "",
-              f"Sampled every {run['memory_every_s']} s over each program's process tree (PSS: shared pages "
-              "split between the processes sharing them). Slope: least squares over the longest stretch one "
-              "process lived, if that was at least 10 minutes.", "",
-              "| program | PSS median MiB | PSS peak | RSS median | RSS peak | PSS slope MiB/h (over min) |",
-              "|---|---|---|---|---|---|"]  # fmt: skip
+    lines += [
+        "",
+        "## Memory",
+        "",
+        f"Sampled every {run['memory_every_s']} s over each program's process tree (PSS: shared pages "
+        "split between the processes sharing them). Slope: least squares over the longest stretch one "
+        "process lived, if that was at least 10 minutes.",
+        "",
+        "| program | PSS median MiB | PSS peak | RSS median | RSS peak | PSS slope MiB/h (over min) |",
+        "|---|---|---|---|---|---|",
+    ]
     for name, m in result["memory"].items():
         slope = "—" if m["pss_slope_mib_per_h"] is None else f"{m['pss_slope_mib_per_h']:+}"
-        lines.append(f"| {name} | {m['pss_median_mib']} | {m['pss_peak_mib']} | {m['rss_median_mib']} | "
-                     f"{m['rss_peak_mib']} | {slope} ({m['slope_over_min']}) |")
-    lines += ["", "## Disk", "", "Growth extrapolated to a day from the run (raw keeps "
-              f"{run['retention_days']} days of partitions, so raw levels off after that).", "",
-              "| schema / database / folder | at start MiB | at end MiB | growth MiB/day |", "|---|---|---|---|"]
+        lines.append(
+            f"| {name} | {m['pss_median_mib']} | {m['pss_peak_mib']} | {m['rss_median_mib']} | "
+            f"{m['rss_peak_mib']} | {slope} ({m['slope_over_min']}) |"
+        )
+    lines += [
+        "",
+        "## Disk",
+        "",
+        "Growth extrapolated to a day from the run (raw keeps "
+        f"{run['retention_days']} days of partitions, so raw levels off after that).",
+        "",
+        "| schema / database / folder | at start MiB | at end MiB | growth MiB/day |",
+        "|---|---|---|---|",
+    ]
     for key, d in result["disk"].items():
         lines.append(f"| {key} | {d['start_mib']} | {d['end_mib']} | {d['mib_per_day']} |")
     if images:
@@ -181,8 +225,12 @@ def render_markdown(result: dict[str, Any], images: dict[str, str]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def plot(result: dict[str, Any], lag: list[tuple[float, float | None]],
-         memory: list[tuple[float, dict[str, dict[str, float]]]], folder: Path) -> dict[str, str]:
+def plot(
+    result: dict[str, Any],
+    lag: list[tuple[float, float | None]],
+    memory: list[tuple[float, dict[str, dict[str, float]]]],
+    folder: Path,
+) -> dict[str, str]:
     """The marts' lag with the faults shaded, and each program's PSS; {title: path relative to the report}."""
     import matplotlib
 
@@ -196,8 +244,13 @@ def plot(result: dict[str, Any], lag: list[tuple[float, float | None]],
     for fault in result["faults"]:
         end = max(fault["end_s"], fault["start_s"] + 5)
         ax.axvspan(fault["start_s"] / 60, end / 60, color="tab:red", alpha=0.25)
-        ax.annotate(fault["label"], (fault["start_s"] / 60, ax.get_ylim()[1] * 0.95 if ax.get_ylim()[1] else 1),
-                    rotation=90, fontsize=7, va="top")  # fmt: skip
+        ax.annotate(
+            fault["label"],
+            (fault["start_s"] / 60, ax.get_ylim()[1] * 0.95 if ax.get_ylim()[1] else 1),
+            rotation=90,
+            fontsize=7,
+            va="top",
+        )
     ax.set(xlabel="minutes", ylabel="s since the newest mart window began", title="Marts lag under faults")
     fig.tight_layout()
     fig.savefig(folder / "reliability_marts_lag.png", dpi=110)

@@ -21,22 +21,58 @@ from crypto_insights.paths import DEFAULT_CONFIG_PATH
 
 BIN = Path(sys.executable).parent
 CLI = str(BIN / "crypto-insights")
-PROGRAMS = ("exchange", "airflow-api-server", "airflow-scheduler", "airflow-dag-processor", "airflow-triggerer",
-            "superset")  # fmt: skip
+PROGRAMS = (
+    "exchange",
+    "airflow-api-server",
+    "airflow-scheduler",
+    "airflow-dag-processor",
+    "airflow-triggerer",
+    "superset",
+)
 SOAK_COINS = 10
 # Coins added to the soak's config when the shipped one has fewer than SOAK_COINS (simulated books, modest depth).
 EXTRA_SYMBOLS: dict[str, dict[str, Any]] = {
-    "XRP-USD": {"price_min": 0.05, "price_max": 50, "whale_floor_usd": 100000, "quote_increment": "0.0001",
-                "base_increment": "0.000001", "simulated": {"start_price": "2.3000", "levels_per_side": 4000}},
-    "LTC-USD": {"price_min": 10, "price_max": 2000, "whale_floor_usd": 100000, "quote_increment": "0.01",
-                "base_increment": "0.00000001", "simulated": {"start_price": "85.00", "levels_per_side": 3000}},
-    "AVAX-USD": {"price_min": 1, "price_max": 1000, "whale_floor_usd": 100000, "quote_increment": "0.01",
-                 "base_increment": "0.00000001", "simulated": {"start_price": "22.00", "levels_per_side": 3000}},
-    "LINK-USD": {"price_min": 1, "price_max": 1000, "whale_floor_usd": 100000, "quote_increment": "0.001",
-                 "base_increment": "0.01", "simulated": {"start_price": "14.000", "levels_per_side": 3000}},
-    "DOT-USD": {"price_min": 0.5, "price_max": 500, "whale_floor_usd": 100000, "quote_increment": "0.001",
-                "base_increment": "0.01", "simulated": {"start_price": "4.000", "levels_per_side": 3000}},
-}  # fmt: skip
+    "XRP-USD": {
+        "price_min": 0.05,
+        "price_max": 50,
+        "whale_floor_usd": 100000,
+        "quote_increment": "0.0001",
+        "base_increment": "0.000001",
+        "simulated": {"start_price": "2.3000", "levels_per_side": 4000},
+    },
+    "LTC-USD": {
+        "price_min": 10,
+        "price_max": 2000,
+        "whale_floor_usd": 100000,
+        "quote_increment": "0.01",
+        "base_increment": "0.00000001",
+        "simulated": {"start_price": "85.00", "levels_per_side": 3000},
+    },
+    "AVAX-USD": {
+        "price_min": 1,
+        "price_max": 1000,
+        "whale_floor_usd": 100000,
+        "quote_increment": "0.01",
+        "base_increment": "0.00000001",
+        "simulated": {"start_price": "22.00", "levels_per_side": 3000},
+    },
+    "LINK-USD": {
+        "price_min": 1,
+        "price_max": 1000,
+        "whale_floor_usd": 100000,
+        "quote_increment": "0.001",
+        "base_increment": "0.01",
+        "simulated": {"start_price": "14.000", "levels_per_side": 3000},
+    },
+    "DOT-USD": {
+        "price_min": 0.5,
+        "price_max": 500,
+        "whale_floor_usd": 100000,
+        "quote_increment": "0.001",
+        "base_increment": "0.01",
+        "simulated": {"start_price": "4.000", "levels_per_side": 3000},
+    },
+}
 
 
 def free_port() -> int:
@@ -63,17 +99,19 @@ def soak_environment(home: Path, chaos: float, config: Path) -> dict[str, str]:
     """A user's shell (none of the caller's Airflow or project settings) pointed at the soak's home and ports."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("AIRFLOW", "CRYPTO_INSIGHTS_"))}
     env.pop("COINBASE_API_URL", None)
-    env.update({
-        "CRYPTO_INSIGHTS_HOME": str(home),
-        "CRYPTO_INSIGHTS_CONFIG": str(config),
-        "CRYPTO_INSIGHTS_FORCE_OFFLINE": "1",
-        "CRYPTO_INSIGHTS_EXCHANGE_CHAOS": str(chaos),
-        # the exchange's stats (faults served) go into the report
-        "CRYPTO_INSIGHTS_EXCHANGE_CONTROL": "1",
-        "CRYPTO_INSIGHTS_AIRFLOW_PORT": str(free_port()),
-        "CRYPTO_INSIGHTS_SUPERSET_PORT": str(free_port()),
-        "CRYPTO_INSIGHTS_EXCHANGE_PORT": str(free_port()),
-    })  # fmt: skip
+    env.update(
+        {
+            "CRYPTO_INSIGHTS_HOME": str(home),
+            "CRYPTO_INSIGHTS_CONFIG": str(config),
+            "CRYPTO_INSIGHTS_FORCE_OFFLINE": "1",
+            "CRYPTO_INSIGHTS_EXCHANGE_CHAOS": str(chaos),
+            # the exchange's stats (faults served) go into the report
+            "CRYPTO_INSIGHTS_EXCHANGE_CONTROL": "1",
+            "CRYPTO_INSIGHTS_AIRFLOW_PORT": str(free_port()),
+            "CRYPTO_INSIGHTS_SUPERSET_PORT": str(free_port()),
+            "CRYPTO_INSIGHTS_EXCHANGE_PORT": str(free_port()),
+        }
+    )
     return env
 
 
@@ -102,8 +140,9 @@ def demo_up(env: dict[str, str], dashboards: bool = True, timeout_s: float = 120
         if done.returncode != 0:
             raise RuntimeError(f"`crypto-insights demo up` failed:\n{(done.stdout + done.stderr)[-5000:]}")
         return done.stdout
-    done = subprocess.run([sys.executable, "-c", _UP_WITHOUT_DASHBOARDS], env=env, capture_output=True, text=True,
-                          timeout=timeout_s)  # fmt: skip
+    done = subprocess.run(
+        [sys.executable, "-c", _UP_WITHOUT_DASHBOARDS], env=env, capture_output=True, text=True, timeout=timeout_s
+    )
     if done.returncode != 0:
         raise RuntimeError(f"starting the stack without Superset failed:\n{(done.stdout + done.stderr)[-5000:]}")
     return done.stdout

@@ -87,9 +87,11 @@ def stack_sample(home: Path | None = None) -> dict[str, dict[str, float]]:
         pids = _tree(root, children)
         kib = [_kib(pid) for pid in pids]
         result[name] = {
-            "pss_mib": sum(p for p, _ in kib) / 1024, "rss_mib": sum(r for _, r in kib) / 1024,
-            "cpu_s": sum(processes.get(pid, (0, 0))[1] for pid in pids) / CLOCK_TICKS, "processes": len(pids),
-        }  # fmt: skip
+            "pss_mib": sum(p for p, _ in kib) / 1024,
+            "rss_mib": sum(r for _, r in kib) / 1024,
+            "cpu_s": sum(processes.get(pid, (0, 0))[1] for pid in pids) / CLOCK_TICKS,
+            "processes": len(pids),
+        }
     keys = ("pss_mib", "rss_mib", "cpu_s", "processes")
     result["total"] = {key: sum(c[key] for c in result.values()) for key in keys}
     return result
@@ -116,18 +118,21 @@ def summarize(samples: list[tuple[float, dict[str, dict[str, float]]]], steady_s
     steady = [(t, s) for t, s in samples if t >= end - steady_s] or samples[-1:]
     names = sorted({name for _, s in steady for name in s if name != "total"})
     out: dict[str, object] = {
-        "samples": len(samples), "steady_span_s": round(steady[-1][0] - steady[0][0]),
+        "samples": len(samples),
+        "steady_span_s": round(steady[-1][0] - steady[0][0]),
         "total_pss_steady_mib": round(statistics.median(s["total"]["pss_mib"] for _, s in steady)),
         "total_rss_steady_mib": round(statistics.median(s["total"]["rss_mib"] for _, s in steady)),
         "total_pss_peak_mib": round(max(s["total"]["pss_mib"] for _, s in samples)),
         "total_rss_peak_mib": round(max(s["total"]["rss_mib"] for _, s in samples)),
-    }  # fmt: skip
+    }
     span = steady[-1][0] - steady[0][0]
     per_component = {}
     for name in names:
         present = [s[name] for _, s in steady if name in s]
-        entry = {"pss_mib": round(statistics.median(p["pss_mib"] for p in present)),
-                 "rss_mib": round(statistics.median(p["rss_mib"] for p in present))}  # fmt: skip
+        entry = {
+            "pss_mib": round(statistics.median(p["pss_mib"] for p in present)),
+            "rss_mib": round(statistics.median(p["rss_mib"] for p in present)),
+        }
         if span > 0 and name in steady[0][1] and name in steady[-1][1]:
             entry["cpu_cores"] = round((steady[-1][1][name]["cpu_s"] - steady[0][1][name]["cpu_s"]) / span, 3)
         per_component[name] = entry

@@ -27,8 +27,12 @@ from crypto_insights.transform.dbt_vars import DEFAULT_LOOKBACK_MINUTES
     catchup=False,
     max_active_runs=1,
     dagrun_timeout=timedelta(minutes=5),
-    default_args={"retries": 2, "retry_delay": timedelta(seconds=10), "retry_exponential_backoff": True,
-                  "on_failure_callback": TaskFailureNotifier(alert_key="data_tests_failed")},  # once per incident
+    default_args={
+        "retries": 2,
+        "retry_delay": timedelta(seconds=10),
+        "retry_exponential_backoff": True,
+        "on_failure_callback": TaskFailureNotifier(alert_key="data_tests_failed"),
+    },  # once per incident
     tags=["dbt", "data-quality", "tests"],
     doc_md=__doc__,
     user_defined_macros=DBT_MACROS,

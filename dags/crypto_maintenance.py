@@ -33,8 +33,12 @@ def _day(data_interval_end: datetime | None):
     start_date=datetime(2026, 1, 1),
     catchup=False,
     max_active_runs=1,
-    default_args={"retries": 2, "retry_delay": timedelta(minutes=1), "retry_exponential_backoff": True,
-                  "on_failure_callback": TaskFailureNotifier()},
+    default_args={
+        "retries": 2,
+        "retry_delay": timedelta(minutes=1),
+        "retry_exponential_backoff": True,
+        "on_failure_callback": TaskFailureNotifier(),
+    },
     tags=["maintenance", "raw"],
     doc_md=__doc__,
     user_defined_macros=DBT_MACROS,
@@ -78,7 +82,9 @@ def crypto_maintenance():
     # the daily marts and everything upstream (selectors.yml: daily), over the last day: slots landed late or
     # from the spool join in
     daily_marts = DbtBuildLocalOperator(
-        task_id="dbt_build_daily", selector=DAILY_SELECTOR, **dbt_operator_kwargs(DAY_LOOKBACK_MINUTES),
+        task_id="dbt_build_daily",
+        selector=DAILY_SELECTOR,
+        **dbt_operator_kwargs(DAY_LOOKBACK_MINUTES),
     )
     freshness = DbtSourceLocalOperator(task_id="dbt_source_freshness", **dbt_operator_kwargs())
     migrate_raw_schema() >> [create_future_partitions(), drop_expired_partitions()] >> daily_marts >> freshness

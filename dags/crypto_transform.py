@@ -30,8 +30,12 @@ from crypto_insights.transform.dbt_vars import DEFAULT_LOOKBACK_MINUTES
     start_date=datetime(2026, 1, 1),
     catchup=False,
     max_active_runs=1,
-    default_args={"retries": 2, "retry_delay": timedelta(seconds=10), "retry_exponential_backoff": True,
-                  "on_failure_callback": TaskFailureNotifier(alert_key="transform_failed")},  # once per incident
+    default_args={
+        "retries": 2,
+        "retry_delay": timedelta(seconds=10),
+        "retry_exponential_backoff": True,
+        "on_failure_callback": TaskFailureNotifier(alert_key="transform_failed"),
+    },  # once per incident
     tags=["dbt", "transform", "marts"],
     doc_md=__doc__,
     user_defined_macros=DBT_MACROS,

@@ -41,8 +41,9 @@ def main() -> int:
     passwords.setdefault("crypto_admin", admin.password)
     started = time.monotonic()
     bootstrap(admin, passwords)
-    conn = psycopg2.connect(**Endpoint(host, port, "crypto_loader", passwords["crypto_loader"], "crypto")
-                            .connect_kwargs())
+    conn = psycopg2.connect(
+        **Endpoint(host, port, "crypto_loader", passwords["crypto_loader"], "crypto").connect_kwargs()
+    )
     try:
         applied = migrate(conn)
     finally:

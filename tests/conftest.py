@@ -46,4 +46,3 @@ def http() -> Iterator[requests.Session]:
     with requests.Session() as session:
         session.headers["User-Agent"] = TEST_USER_AGENT
         yield session
-

@@ -137,9 +137,14 @@ class Settings:
 
 TOP_KEYS = ("exchange", "ingest", "kpis", "alerts", "symbols")
 SYMBOL_KEYS = (
-    "price_min", "price_max", "whale_floor_usd", "whale_trade_floor_usd", "quote_increment", "base_increment",
+    "price_min",
+    "price_max",
+    "whale_floor_usd",
+    "whale_trade_floor_usd",
+    "quote_increment",
+    "base_increment",
     "simulated",
-)  # fmt: skip
+)
 SIMULATED_KEYS = ("start_price", "levels_per_side")
 
 
@@ -185,8 +190,9 @@ def _range_text(low: _Bound, high: _Bound | None) -> str:
 class _Reader:
     """Reads typed values out of one mapping; every error names the file and the dotted key, on one line."""
 
-    def __init__(self, path: Path, data: Any, prefix: str, known: tuple[str, ...] | None = None,
-                 shape: str = "a mapping") -> None:
+    def __init__(
+        self, path: Path, data: Any, prefix: str, known: tuple[str, ...] | None = None, shape: str = "a mapping"
+    ) -> None:
         self.path, self.prefix = path, prefix
         if not isinstance(data, dict):
             shape = f"a mapping of {', '.join(known)}" if known else shape
@@ -219,8 +225,9 @@ class _Reader:
             return default
         return self.data[key]
 
-    def decimal(self, key: Any, low: _Bound = _Bound(Decimal(0), open=True), high: _Bound | None = None,
-                default: Any = ...) -> Decimal:
+    def decimal(
+        self, key: Any, low: _Bound = _Bound(Decimal(0), open=True), high: _Bound | None = None, default: Any = ...
+    ) -> Decimal:
         allowed = _range_text(low, high)
         value = self.raw(key, default, allowed)
         if isinstance(value, bool) or not isinstance(value, (int, float, str, Decimal)):
@@ -300,8 +307,11 @@ def _exchange(r: _Reader) -> ExchangeSettings:
 def _whole_buckets(r: _Reader, key: str, pct: Decimal, bucket_bps: int) -> None:
     """Each band KPI is an exact sum of whole profile buckets (see docs/architecture.md#edge-reduction)."""
     if (pct * 100) % bucket_bps:
-        raise r.error(key, f"is {_fmt(pct)} %, not a whole number of {bucket_bps} bps profile buckets",
-                      f"it must be a multiple of {_fmt(Decimal(bucket_bps) / 100)} (ingest.profile_bucket_bps / 100)")
+        raise r.error(
+            key,
+            f"is {_fmt(pct)} %, not a whole number of {bucket_bps} bps profile buckets",
+            f"it must be a multiple of {_fmt(Decimal(bucket_bps) / 100)} (ingest.profile_bucket_bps / 100)",
+        )
 
 
 def _ingest(r: _Reader) -> IngestSettings:
@@ -378,8 +388,9 @@ def _symbol(r: _Reader, product_id: str) -> SymbolSettings:
         price_max=price_max,
         whale_floor_usd=wall_floor,
         # optional: a quarter of the wall floor (a print that large is rare on every listed coin)
-        whale_trade_floor_usd=r.decimal("whale_trade_floor_usd", _at_least(100), _at_least(10_000_000_000),
-                                        default=str(wall_floor / 4)),
+        whale_trade_floor_usd=r.decimal(
+            "whale_trade_floor_usd", _at_least(100), _at_least(10_000_000_000), default=str(wall_floor / 4)
+        ),
         quote_increment=tick,
         base_increment=r.decimal("base_increment", _at_least(MIN_INCREMENT), _at_least(1000)),
         simulated_start_price=(price_min * price_max).sqrt().quantize(tick),
@@ -388,8 +399,12 @@ def _symbol(r: _Reader, product_id: str) -> SymbolSettings:
     if "simulated" not in r.data:
         return symbol
     sim = r.child("simulated", SIMULATED_KEYS)
-    start = sim.decimal("start_price", _Bound(price_min, name="price_min"), _Bound(price_max, name="price_max"),
-                        default=str(symbol.simulated_start_price))
+    start = sim.decimal(
+        "start_price",
+        _Bound(price_min, name="price_min"),
+        _Bound(price_max, name="price_max"),
+        default=str(symbol.simulated_start_price),
+    )
     if start % tick:
         raise sim.bad("start_price", sim.data["start_price"], f"a multiple of quote_increment ({_fmt(tick)})")
     levels = sim.integer("levels_per_side", 10, 100_000, default=DEFAULT_LEVELS_PER_SIDE)
@@ -509,6 +524,7 @@ def settings_document(settings: Settings, *, redact: bool = True) -> dict[str, A
 
     Loading it back gives the same settings (apart from a redacted webhook URL). Numbers stay `Decimal`.
     """
+
     def section(obj: Any) -> dict[str, Any]:
         return {f.name: list(v) if isinstance(v := getattr(obj, f.name), tuple) else v for f in fields(obj)}
 

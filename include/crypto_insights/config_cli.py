@@ -49,11 +49,20 @@ def _check(args: argparse.Namespace) -> int:
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    parser = subparsers.add_parser("config", help="check the configuration file",
-                                   description="Validate the configuration before anything starts.")
+    parser = subparsers.add_parser(
+        "config", help="check the configuration file", description="Validate the configuration before anything starts."
+    )
     commands = parser.add_subparsers(dest="config_command", required=True)
-    check = commands.add_parser("check", help="validate the configuration and print it as it takes effect",
-                                description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    check.add_argument("--config", type=Path, default=None,
-                       help="configuration file (default: $CRYPTO_INSIGHTS_CONFIG or the project's)")
+    check = commands.add_parser(
+        "check",
+        help="validate the configuration and print it as it takes effect",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    check.add_argument(
+        "--config",
+        type=Path,
+        default=None,
+        help="configuration file (default: $CRYPTO_INSIGHTS_CONFIG or the project's)",
+    )
     check.set_defaults(func=_check)

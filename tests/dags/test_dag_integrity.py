@@ -78,10 +78,20 @@ def test_dag_file_parses_without_network_or_database(path: Path, tmp_path: Path)
 def test_no_airflow_2_idioms() -> None:
     """ruff's AIR3 rules catch Airflow 2 habits (schedule_interval, execution_date, Dataset, old imports)."""
     result = subprocess.run(
-        [sys.executable, "-m", "ruff", "check", "--select", "AIR3", "--preview", str(DAGS_DIR),
-         str(DAGS_DIR.parent / "include")],
-        capture_output=True, text=True,
-    )  # fmt: skip
+        [
+            sys.executable,
+            "-m",
+            "ruff",
+            "check",
+            "--select",
+            "AIR3",
+            "--preview",
+            str(DAGS_DIR),
+            str(DAGS_DIR.parent / "include"),
+        ],
+        capture_output=True,
+        text=True,
+    )
     assert result.returncode == 0, result.stdout + result.stderr
 
 
@@ -119,8 +129,13 @@ def test_monitor_runs_every_minute_and_checks_each_alert(dagbag) -> None:
 
     dag = dagbag.dags["crypto_monitor"]
     assert dag.timetable.expression == "* * * * *"
-    assert {"sweep_ingest_gaps", "check_ingest_freshness", "check_drop_rate", "check_transform_recovered",
-            "check_data_tests_recovered"} <= set(dag.task_ids)  # fmt: skip
+    assert {
+        "sweep_ingest_gaps",
+        "check_ingest_freshness",
+        "check_drop_rate",
+        "check_transform_recovered",
+        "check_data_tests_recovered",
+    } <= set(dag.task_ids)
     assert MARTS in dag.get_task("check_transform_recovered").inlets  # reads the marts' asset events
     assert MARTS_TESTED in dag.get_task("check_data_tests_recovered").inlets
     assert dag.dagrun_timeout is not None, "a stuck run must not block the next minute's forever"
@@ -129,8 +144,10 @@ def test_monitor_runs_every_minute_and_checks_each_alert(dagbag) -> None:
 def test_transform_failures_are_sent_by_the_notifier(dagbag) -> None:
     from crypto_insights.airflow.notifiers import TaskFailureNotifier
 
-    for dag_id, task_id, key in (("crypto_transform", "dbt_run", "transform_failed"),
-                                 ("crypto_data_tests", "dbt_test", "data_tests_failed")):  # fmt: skip
+    for dag_id, task_id, key in (
+        ("crypto_transform", "dbt_run", "transform_failed"),
+        ("crypto_data_tests", "dbt_test", "data_tests_failed"),
+    ):
         callbacks = dagbag.dags[dag_id].get_task(task_id).on_failure_callback
         notifiers = [c for c in callbacks if isinstance(c, TaskFailureNotifier)]
         assert [n.alert_key for n in notifiers] == [key]

@@ -110,8 +110,10 @@ def browser() -> Iterator[object]:
     """Module-scoped on purpose: Playwright's sync API keeps an asyncio loop running in this thread while it is
     open, and a later `dag.test()` (which runs deferred triggers with `asyncio.run`) would refuse to start."""
     if not Path(CHROMIUM).exists():
-        pytest.fail("the dashboard tests need Debian's chromium at /usr/bin/chromium: `apt-get install chromium` "
-                    "(make test does it)")
+        pytest.fail(
+            "the dashboard tests need Debian's chromium at /usr/bin/chromium: `apt-get install chromium` "
+            "(make test does it)"
+        )
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
@@ -120,4 +122,3 @@ def browser() -> Iterator[object]:
             yield launched
         finally:
             launched.close()
-

@@ -30,7 +30,7 @@ def marked_processes(home: Path) -> dict[int, str]:
             continue
         for item in items:
             if item.startswith(prefix) and item.endswith(suffix):
-                found[int(entry.name)] = item[len(prefix):-len(suffix)].decode()
+                found[int(entry.name)] = item[len(prefix) : -len(suffix)].decode()
                 break
     return found
 
@@ -57,7 +57,7 @@ def _listening_inodes() -> dict[str, str]:
             address, port = fields[1].split(":")
             raw = bytes.fromhex(address)
             # /proc/net/tcp prints each 32-bit word in host (little-endian) order
-            raw = b"".join(raw[i:i + 4][::-1] for i in range(0, len(raw), 4))
+            raw = b"".join(raw[i : i + 4][::-1] for i in range(0, len(raw), 4))
             inodes[fields[9]] = f"{socket.inet_ntop(family, raw)}:{int(port, 16)}"
     return inodes
 

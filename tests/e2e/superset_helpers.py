@@ -16,9 +16,14 @@ from crypto_insights.postgres.connection import Endpoint
 ARTIFACTS = REPO_ROOT / "tests" / "artifacts" / "superset"
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
-    "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-background-networking",
-    "--disable-component-update", "--no-first-run", "--disable-sync",
-]  # fmt: skip
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-dev-shm-usage",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+    "--disable-sync",
+]
 VIEWPORT = {"width": 1600, "height": 2300}  # tall enough that every chart is in view (dashboards virtualize)
 
 
@@ -40,8 +45,11 @@ class SupersetApi:
     def __init__(self, base_url: str, username: str, password: str) -> None:
         self.base_url = base_url
         self.session = requests.Session()
-        login = self.session.post(f"{base_url}/api/v1/security/login", timeout=30, json={
-            "username": username, "password": password, "provider": "db", "refresh": False})  # fmt: skip
+        login = self.session.post(
+            f"{base_url}/api/v1/security/login",
+            timeout=30,
+            json={"username": username, "password": password, "provider": "db", "refresh": False},
+        )
         login.raise_for_status()
         self.session.headers["Authorization"] = f"Bearer {login.json()['access_token']}"
         csrf = self.session.get(f"{base_url}/api/v1/security/csrf_token/", timeout=30)
@@ -66,8 +74,9 @@ class SupersetApi:
     def chart_data(self, query_context: dict[str, Any], *, force: bool = True) -> tuple[float, dict[str, Any]]:
         """Run a chart's query as the browser did (bypassing the data cache unless told); returns (ms, answer)."""
         started = time.perf_counter()
-        response = self.session.post(f"{self.base_url}/api/v1/chart/data", timeout=60,
-                                     json={**query_context, "force": force})
+        response = self.session.post(
+            f"{self.base_url}/api/v1/chart/data", timeout=60, json={**query_context, "force": force}
+        )
         ms = (time.perf_counter() - started) * 1000
         response.raise_for_status()
         return ms, response.json()
@@ -80,11 +89,20 @@ class SupersetApi:
 
     def sql(self, database_id: int, statement: str) -> requests.Response:
         """Run a statement through SQL Lab, on the same connection the charts use."""
-        return self.session.post(f"{self.base_url}/api/v1/sqllab/execute/", timeout=60, json={
-            "database_id": database_id, "sql": statement, "runAsync": False, "schema": "marts",
-            "tab": "e2e", "queryLimit": 10, "select_as_cta": False,
-            "client_id": f"e2e{int(time.time() * 1000) % 10**8}",
-        })  # fmt: skip
+        return self.session.post(
+            f"{self.base_url}/api/v1/sqllab/execute/",
+            timeout=60,
+            json={
+                "database_id": database_id,
+                "sql": statement,
+                "runAsync": False,
+                "schema": "marts",
+                "tab": "e2e",
+                "queryLimit": 10,
+                "select_as_cta": False,
+                "client_id": f"e2e{int(time.time() * 1000) % 10**8}",
+            },
+        )
 
 
 @dataclass
@@ -155,8 +173,9 @@ def login(page: Any, base_url: str, username: str, password: str, attempts: int 
     raise AssertionError(f"could not log in to {base_url} as {username}")
 
 
-def visit_dashboard(page: Any, base_url: str, slug: str, expected_charts: int, screenshot: Path,
-                    timeout_s: float = 90.0) -> DashboardVisit:
+def visit_dashboard(
+    page: Any, base_url: str, slug: str, expected_charts: int, screenshot: Path, timeout_s: float = 90.0
+) -> DashboardVisit:
     """Open a dashboard, wait until every chart's data came back and every chart is drawn, screenshot it."""
     responses: list[Any] = []
 

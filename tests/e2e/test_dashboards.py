@@ -30,10 +30,12 @@ CHART_KEYS = sorted(p.name.removesuffix(".yaml.j2") for p in (ASSETS_DIR / "char
 DOCS_SCREENSHOT = REPO_ROOT / "docs" / "images" / "dashboard.png"
 # A chart may show Superset's "no results" state only when the warehouse truly has nothing for it (a calm market
 # without whale walls); the test then proves the mart is empty for that coin, so the empty chart is the truth.
-MAY_BE_EMPTY = {"whale_walls": "select count(*) from marts.fct_whale_walls where product_id = %s "
-                               "and last_seen_at >= now() - interval '60 minutes'",
-                "whale_trades": "select count(*) from marts.fct_whale_trades where product_id = %s "
-                                "and traded_at >= now() - interval '60 minutes'"}
+MAY_BE_EMPTY = {
+    "whale_walls": "select count(*) from marts.fct_whale_walls where product_id = %s "
+    "and last_seen_at >= now() - interval '60 minutes'",
+    "whale_trades": "select count(*) from marts.fct_whale_trades where product_id = %s "
+    "and traded_at >= now() - interval '60 minutes'",
+}
 
 
 @pytest.fixture(scope="session")
@@ -61,8 +63,9 @@ def test_bootstrap_provisions_a_dashboard_per_configured_coin(superset_stack: Su
     assert report.admin in {"created", "unchanged", "password reset"}
 
 
-def test_every_dashboard_renders_every_chart_with_data(superset_stack: SupersetStack, api: SupersetApi,
-                                                       browser) -> None:
+def test_every_dashboard_renders_every_chart_with_data(
+    superset_stack: SupersetStack, api: SupersetApi, browser
+) -> None:
     context = browser.new_context(viewport=VIEWPORT)
     page = context.new_page()
     login(page, superset_stack.url, superset_stack.username, superset_stack.password)
@@ -97,7 +100,8 @@ def test_every_dashboard_renders_every_chart_with_data(superset_stack: SupersetS
                     continue
                 assert key in MAY_BE_EMPTY, f"{slug}: {names[query.slice_id]} returned no rows"
                 assert _reader_rows(superset_stack, MAY_BE_EMPTY[key], (product_id,)) == [(0,)], (
-                    f"{slug}: {names[query.slice_id]} shows nothing but the warehouse has rows for it")
+                    f"{slug}: {names[query.slice_id]} shows nothing but the warehouse has rows for it"
+                )
             assert "SIMULATED: offline exchange" in page.inner_text("body"), f"{slug}: no data-source label"
             if all(q.rows for q in visit.queries):
                 complete.append(slug)
@@ -110,9 +114,11 @@ def test_every_dashboard_renders_every_chart_with_data(superset_stack: SupersetS
         shutil.copyfile(ARTIFACTS / f"{shown}.png", DOCS_SCREENSHOT)
     # the same chart queries one at a time, past the cache: each request's own cost, without the page's burst
     serial_ms = [api.chart_data(q.body)[0] for q in first_queries if q.body]
-    print(f"\ndashboards rendered in {', '.join(f'{s:.1f}s' for s in render_seconds)}; "
-          f"{len(query_ms)} chart data requests in the page: {_spread(query_ms)}; "
-          f"replayed one at a time without cache: {_spread(serial_ms)}")
+    print(
+        f"\ndashboards rendered in {', '.join(f'{s:.1f}s' for s in render_seconds)}; "
+        f"{len(query_ms)} chart data requests in the page: {_spread(query_ms)}; "
+        f"replayed one at a time without cache: {_spread(serial_ms)}"
+    )
 
 
 def _spread(ms: list[float]) -> str:
@@ -191,13 +197,18 @@ def _superset_objects() -> dict[str, dict[str, tuple]]:
     return {"dashboards": dashboards, "charts": charts}
 
 
-def test_adding_a_symbol_adds_its_dashboard_and_nothing_else(superset_stack: SupersetStack, tmp_path: Path,
-                                                             monkeypatch: pytest.MonkeyPatch) -> None:
+def test_adding_a_symbol_adds_its_dashboard_and_nothing_else(
+    superset_stack: SupersetStack, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     config = yaml.safe_load(DEFAULT_CONFIG_PATH.read_text())
     config["symbols"]["XLM-USD"] = {
-        "price_min": 0.02, "price_max": 5, "whale_floor_usd": 100000, "quote_increment": "0.000001",
-        "base_increment": "1", "simulated": {"start_price": "0.300000", "levels_per_side": 1500},
-    }  # fmt: skip
+        "price_min": 0.02,
+        "price_max": 5,
+        "whale_floor_usd": 100000,
+        "quote_increment": "0.000001",
+        "base_increment": "1",
+        "simulated": {"start_price": "0.300000", "levels_per_side": 1500},
+    }
     path = tmp_path / "crypto_insights.yaml"
     path.write_text(yaml.safe_dump(config, sort_keys=False))
     before = _superset_objects()

@@ -31,8 +31,14 @@ from crypto_insights.stack.supervisor import Supervisor
 pytestmark = pytest.mark.e2e
 CLI = str(Path(sys.executable).parent / "crypto-insights")
 MARTS_DEADLINE_S = 300
-PROGRAMS = ("exchange", "airflow-api-server", "airflow-scheduler", "airflow-dag-processor", "airflow-triggerer",
-            "superset")  # fmt: skip
+PROGRAMS = (
+    "exchange",
+    "airflow-api-server",
+    "airflow-scheduler",
+    "airflow-dag-processor",
+    "airflow-triggerer",
+    "superset",
+)
 AIRFLOW = [name for name in PROGRAMS if name.startswith("airflow-")]
 COMPONENTS = ("scheduler", "triggerer", "dag_processor")  # as Airflow's health endpoint names them
 RESTART_DEADLINE_S = 120  # a kill -9ed triggerer RUNNING again (startsecs 10 s) and heartbeating
@@ -53,13 +59,15 @@ class Demo:
 def _demo_env(home: Path) -> dict[str, str]:
     """The user's shell: none of the test session's Airflow or project settings, the test's own home and ports."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("AIRFLOW", "CRYPTO_INSIGHTS_"))}
-    env.update({
-        "CRYPTO_INSIGHTS_HOME": str(home),
-        "CRYPTO_INSIGHTS_FORCE_OFFLINE": "1",
-        "CRYPTO_INSIGHTS_AIRFLOW_PORT": str(free_port()),
-        "CRYPTO_INSIGHTS_SUPERSET_PORT": str(free_port()),
-        "CRYPTO_INSIGHTS_EXCHANGE_PORT": str(free_port()),
-    })  # fmt: skip
+    env.update(
+        {
+            "CRYPTO_INSIGHTS_HOME": str(home),
+            "CRYPTO_INSIGHTS_FORCE_OFFLINE": "1",
+            "CRYPTO_INSIGHTS_AIRFLOW_PORT": str(free_port()),
+            "CRYPTO_INSIGHTS_SUPERSET_PORT": str(free_port()),
+            "CRYPTO_INSIGHTS_EXCHANGE_PORT": str(free_port()),
+        }
+    )
     return env
 
 
@@ -94,8 +102,9 @@ def test_demo_says_where_everything_is(demo: Demo) -> None:
     out = demo.output
     assert "SIMULATED DATA" in out  # said loudly: the offline exchange, not Coinbase
     assert f"http://127.0.0.1:{demo.env['CRYPTO_INSIGHTS_AIRFLOW_PORT']}" in out
-    assert re.search(rf"Superset  http://127\.0\.0\.1:{demo.env['CRYPTO_INSIGHTS_SUPERSET_PORT']}/superset/dashboard/",
-                     out)
+    assert re.search(
+        rf"Superset  http://127\.0\.0\.1:{demo.env['CRYPTO_INSIGHTS_SUPERSET_PORT']}/superset/dashboard/", out
+    )
     assert re.search(r"login admin / \S{12,}", out)  # generated passwords, no default
     status = demo.cli("demo", "status").stdout
     for name in ("postgres", "supervisord", *PROGRAMS):
@@ -120,8 +129,9 @@ def test_landed_slots_reach_the_marts_within_minutes(demo: Demo) -> None:
     seen: list[tuple] = []
     while time.monotonic() < deadline:
         try:
-            seen = _reader_query(demo, "select product_id, max(window_start) from marts.fct_order_book_30s "
-                                       "group by 1 order by 1")
+            seen = _reader_query(
+                demo, "select product_id, max(window_start) from marts.fct_order_book_30s group by 1 order by 1"
+            )
         except psycopg2.errors.UndefinedTable:  # dbt has not run yet
             seen = []
         if [p for p, _ in seen] == products:
@@ -136,8 +146,9 @@ def test_superset_serves_one_dashboard_per_coin(demo: Demo) -> None:
     url = f"http://127.0.0.1:{demo.env['CRYPTO_INSIGHTS_SUPERSET_PORT']}"
     password = re.search(r"Superset .*login admin / (\S+)", demo.output).group(1)
     session = requests.Session()
-    token = session.post(f"{url}/api/v1/security/login", timeout=30,
-                         json={"username": "admin", "password": password, "provider": "db"}).json()["access_token"]
+    token = session.post(
+        f"{url}/api/v1/security/login", timeout=30, json={"username": "admin", "password": password, "provider": "db"}
+    ).json()["access_token"]
     session.headers["Authorization"] = f"Bearer {token}"
     dashboards = session.get(f"{url}/api/v1/dashboard/", timeout=30, params={"q": "(page_size:100)"}).json()["result"]
     titles = " ".join(d["dashboard_title"] for d in dashboards)
@@ -170,17 +181,26 @@ def test_a_killed_triggerer_is_restarted_and_leaves_no_orphan(demo: Demo) -> Non
     family = [pid for pid, name in marked_processes(demo.home).items() if name == "airflow-triggerer"]
     killed_at, started = datetime.now(UTC), time.monotonic()
     os.kill(old, signal.SIGKILL)
-    new = _wait_for(lambda: supervisor.state("airflow-triggerer") == "RUNNING"
-                    and supervisor.pid("airflow-triggerer") not in (None, old), RESTART_DEADLINE_S, 0.2)  # fmt: skip
+    new = _wait_for(
+        lambda: (
+            supervisor.state("airflow-triggerer") == "RUNNING"
+            and supervisor.pid("airflow-triggerer") not in (None, old)
+        ),
+        RESTART_DEADLINE_S,
+        0.2,
+    )
     running_s = time.monotonic() - started
     assert new, f"not RUNNING: {supervisor.state('airflow-triggerer')}\n{supervisor.log_tail('airflow-triggerer')}"
     new_pid = supervisor.pid("airflow-triggerer")
     survivors = [pid for pid in family if alive(pid) and pid != new_pid]
     assert not survivors, f"the killed triggerer's processes outlived it: {survivors}"
-    assert _wait_for(lambda: _heartbeating_since(demo, killed_at, ("triggerer",)), RESTART_DEADLINE_S), \
+    assert _wait_for(lambda: _heartbeating_since(demo, killed_at, ("triggerer",)), RESTART_DEADLINE_S), (
         "the new triggerer does not heartbeat"
-    print(f"triggerer kill -9 -> RUNNING again (pid {old} -> {new_pid}) in {running_s:.1f}s, "
-          f"heartbeating in {time.monotonic() - started:.1f}s; no orphan of {family}")
+    )
+    print(
+        f"triggerer kill -9 -> RUNNING again (pid {old} -> {new_pid}) in {running_s:.1f}s, "
+        f"heartbeating in {time.monotonic() - started:.1f}s; no orphan of {family}"
+    )
     for pid, addresses in listeners(marked_processes(demo.home)).items():
         assert all(a.startswith("127.0.0.1:") for a in addresses), (pid, addresses)
 
@@ -208,8 +228,10 @@ def test_airflow_rides_out_a_postgres_outage(demo: Demo) -> None:
 
     ok = _wait_for(recovered, RECOVERY_DEADLINE_S, 1.0)
     states = {name: sorted(states) for name, states in seen.items()}
-    print(f"PostgreSQL down {back - stopped:.0f}s; every Airflow program RUNNING and heartbeating "
-          f"{time.monotonic() - back:.1f}s after it was back; states seen: {states}")
+    print(
+        f"PostgreSQL down {back - stopped:.0f}s; every Airflow program RUNNING and heartbeating "
+        f"{time.monotonic() - back:.1f}s after it was back; states seen: {states}"
+    )
     assert ok, (states, {name: supervisor.log_tail(name, 5) for name in AIRFLOW})
     assert not any("FATAL" in states for states in seen.values()), states
 

@@ -26,10 +26,28 @@ def soak(tmp_path_factory: pytest.TempPathFactory) -> tuple[subprocess.Completed
     out = tmp_path_factory.mktemp("soak")
     began = time.monotonic()
     done = subprocess.run(
-        [sys.executable, "-m", "bench.soak", "--minutes", str(MINUTES), "--chaos", "0.05", "--plan", "short",
-         "--no-dashboards", "--no-lock", "--settle-s", "30", "--out", str(out)],
-        cwd=REPO_ROOT, capture_output=True, text=True, timeout=TIMEOUT_S,
-    )  # fmt: skip
+        [
+            sys.executable,
+            "-m",
+            "bench.soak",
+            "--minutes",
+            str(MINUTES),
+            "--chaos",
+            "0.05",
+            "--plan",
+            "short",
+            "--no-dashboards",
+            "--no-lock",
+            "--settle-s",
+            "30",
+            "--out",
+            str(out),
+        ],
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=TIMEOUT_S,
+    )
     wall = time.monotonic() - began
     report = out / "reliability.json"
     assert report.exists(), f"no report (exit {done.returncode}):\n{done.stdout[-4000:]}\n{done.stderr[-4000:]}"
@@ -81,8 +99,11 @@ def test_the_full_plan_breaks_everything_the_soak_promises() -> None:
     plan = full_plan(60)
     assert [f.at_s for f in plan if f.kind == "postgres"] == [300, 1200, 2100, 3000]
     assert all(f.duration_s == 45 for f in plan if f.kind == "postgres")
-    assert sorted(f.program for f in plan if f.kind == "kill") == ["airflow-scheduler", "airflow-triggerer",
-                                                                    "airflow-triggerer"]  # fmt: skip
+    assert sorted(f.program for f in plan if f.kind == "kill") == [
+        "airflow-scheduler",
+        "airflow-triggerer",
+        "airflow-triggerer",
+    ]
     assert [(f.kind, f.duration_s) for f in plan if f.kind == "exchange"] == [("exchange", 60)]
     ends = [(f.at_s, f.at_s + f.duration_s) for f in plan]
     assert all(b[0] - a[1] >= 60 for a, b in zip(ends, ends[1:], strict=False))  # never two at once
@@ -94,8 +115,10 @@ def test_catch_up_is_measured_to_the_first_window_after_the_fault() -> None:
     from bench.soak_report import catch_up_s
 
     end = datetime(2026, 1, 1, 12, 0, 40, tzinfo=UTC)  # window 12:00:30 holds the end; 12:01:00 is the first after
-    polls = [(100.0 + 5 * i, datetime(2026, 1, 1, 12, 0, 30, tzinfo=UTC) + timedelta(seconds=30 * (i // 6)))
-             for i in range(20)]  # fmt: skip
+    polls = [
+        (100.0 + 5 * i, datetime(2026, 1, 1, 12, 0, 30, tzinfo=UTC) + timedelta(seconds=30 * (i // 6)))
+        for i in range(20)
+    ]
     assert catch_up_s(end, 100.0, polls) == 30.0
     assert catch_up_s(end, 100.0, [(t, None) for t, _ in polls]) is None
 

@@ -25,7 +25,7 @@ pytestmark = pytest.mark.e2e
 # port and sleeps; the parent sleeps too. A child that cannot bind (the port still held) dies, and so the test fails.
 HOLDER = (
     "import subprocess, sys, time; "
-    "child = 'import socket, sys, time; s = socket.socket(); s.bind((\"127.0.0.1\", int(sys.argv[1]))); s.listen(); "
+    'child = \'import socket, sys, time; s = socket.socket(); s.bind(("127.0.0.1", int(sys.argv[1]))); s.listen(); '
     "time.sleep(3600)'; "
     "subprocess.Popen([sys.executable, '-c', child, sys.argv[1]], start_new_session=True); time.sleep(3600)"
 )
@@ -52,8 +52,9 @@ def supervisor() -> Iterator[Supervisor]:
 
 
 def _holder(port: int, **env: str) -> Program:
-    return Program((sys.executable, "-c", HOLDER, str(port)), {"PATH": os.environ["PATH"], **env}, startsecs=1,
-                   stopwaitsecs=5)  # fmt: skip
+    return Program(
+        (sys.executable, "-c", HOLDER, str(port)), {"PATH": os.environ["PATH"], **env}, startsecs=1, stopwaitsecs=5
+    )
 
 
 def _port_owner(home: Path, port: int) -> int | None:

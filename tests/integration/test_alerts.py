@@ -33,8 +33,12 @@ pytestmark = pytest.mark.e2e
 
 MAIL_TO = "ops@crypto-insights.test"
 STALE_NEVER = 24 * 3600  # for the tests of other alerts: dbt may take minutes on a busy machine
-MONITOR_CHECKS = ("check_ingest_freshness", "check_drop_rate", "check_transform_recovered",
-                  "check_data_tests_recovered")
+MONITOR_CHECKS = (
+    "check_ingest_freshness",
+    "check_drop_rate",
+    "check_transform_recovered",
+    "check_data_tests_recovered",
+)
 
 
 class Webhook:
@@ -131,11 +135,23 @@ def mail_relay(monkeypatch, alert_config) -> Iterator[MailRelay]:
     thread = threading.Thread(target=relay.serve_forever, daemon=True)
     thread.start()
     alert_config(email_to=[MAIL_TO])
-    monkeypatch.setenv("AIRFLOW_CONN_SMTP_DEFAULT", json.dumps({
-        "conn_type": "smtp", "host": "127.0.0.1", "port": relay.server_address[1],
-        "extra": {"disable_tls": True, "disable_ssl": True, "from_email": "alerts@crypto-insights.test",
-                  "timeout": 5, "retry_limit": 0},
-    }))  # fmt: skip
+    monkeypatch.setenv(
+        "AIRFLOW_CONN_SMTP_DEFAULT",
+        json.dumps(
+            {
+                "conn_type": "smtp",
+                "host": "127.0.0.1",
+                "port": relay.server_address[1],
+                "extra": {
+                    "disable_tls": True,
+                    "disable_ssl": True,
+                    "from_email": "alerts@crypto-insights.test",
+                    "timeout": 5,
+                    "retry_limit": 0,
+                },
+            }
+        ),
+    )
     yield relay
     relay.shutdown()
     relay.server_close()
@@ -164,8 +180,10 @@ def _outcomes(run) -> dict[str, dict]:
     conn = psycopg2.connect(**endpoint("airflow").connect_kwargs())
     try:
         with conn.cursor() as cur:
-            cur.execute("select task_id, value from xcom where dag_id = %s and run_id = %s and key = 'return_value'",
-                        (run.dag_id, run.run_id))  # fmt: skip
+            cur.execute(
+                "select task_id, value from xcom where dag_id = %s and run_id = %s and key = 'return_value'",
+                (run.dag_id, run.run_id),
+            )
             return dict(cur.fetchall())
     finally:
         conn.close()
@@ -271,8 +289,9 @@ def test_drop_rate_alerts_above_the_threshold_only(warehouse, webhook, exchange,
     assert alert["details"]["entities"]["trade"]["rows_rejected"] == 0
 
 
-def test_failing_transform_alerts_once_and_clears_when_the_marts_build(warehouse, webhook, warehouse_db,
-                                                                        alert_config, monkeypatch) -> None:  # fmt: skip
+def test_failing_transform_alerts_once_and_clears_when_the_marts_build(
+    warehouse, webhook, warehouse_db, alert_config, monkeypatch
+) -> None:
     alert_config(stale_after_s=STALE_NEVER)
     _land(warehouse, current_slot())
     monkeypatch.setenv("AIRFLOW_CONN_CRYPTO_TRANSFORM", endpoint("transform", "no_such_database").url())
@@ -300,8 +319,7 @@ def test_failing_transform_alerts_once_and_clears_when_the_marts_build(warehouse
     assert webhook.bodies[1]["alert"]["summary"].startswith("crypto_transform built the marts again at ")
 
 
-def test_failing_data_tests_alert_once_and_clear_when_they_pass(warehouse, webhook, warehouse_db,
-                                                                  alert_config) -> None:  # fmt: skip
+def test_failing_data_tests_alert_once_and_clear_when_they_pass(warehouse, webhook, warehouse_db, alert_config) -> None:
     alert_config(stale_after_s=STALE_NEVER)
     _land(warehouse, current_slot())
     assert _dag("crypto_transform").test().state == "success"
@@ -311,8 +329,11 @@ def test_failing_data_tests_alert_once_and_clear_when_they_pass(warehouse, webho
     assert tests.test().state == "success"
     assert webhook.alerts() == []
     # a mart row no model would write: the accepted-values test of the 30 s mart fails
-    _execute(warehouse_db, "update marts.fct_order_book_30s set intent = 'bogus' "
-                           "where window_start = (select max(window_start) from marts.fct_order_book_30s)")  # fmt: skip
+    _execute(
+        warehouse_db,
+        "update marts.fct_order_book_30s set intent = 'bogus' "
+        "where window_start = (select max(window_start) from marts.fct_order_book_30s)",
+    )
 
     for attempt in range(2):  # the second failure belongs to the open incident
         assert tests.test().state == "failed"

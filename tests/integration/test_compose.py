@@ -21,8 +21,18 @@ from crypto_insights.postgres.connection import ROLE_USERS
 
 COMPOSE = REPO_ROOT / "docker-compose.yaml"
 ENV_EXAMPLE = REPO_ROOT / ".env.example"
-SERVICES = {"postgres", "warehouse-init", "airflow-init", "airflow-api-server", "airflow-scheduler",
-            "airflow-dag-processor", "airflow-triggerer", "superset-init", "superset", "exchange"}
+SERVICES = {
+    "postgres",
+    "warehouse-init",
+    "airflow-init",
+    "airflow-api-server",
+    "airflow-scheduler",
+    "airflow-dag-processor",
+    "airflow-triggerer",
+    "superset-init",
+    "superset",
+    "exchange",
+}
 ONE_SHOT = {"warehouse-init", "airflow-init", "superset-init"}
 INTERPOLATION = re.compile(r"\$\{([A-Z0-9_]+)(:?[-?])?([^}]*)\}")
 SECRET_NAME = re.compile(r"PASSWORD|SECRET|_KEY$")
@@ -58,13 +68,30 @@ def test_docker_compose_config_accepts_it_when_docker_compose_is_installed(tmp_p
         pytest.skip("the docker compose plugin is not installed here: the structural checks below stand in for it")
     env_file = tmp_path / ".env"
     env_file.write_text("".join(f"{name}=x{i}\n" for i, name in enumerate(_env_example())))
-    ok = subprocess.run([docker, "compose", "-f", str(COMPOSE), "--env-file", str(env_file), "--profile", "offline",
-                         "config", "--quiet"], capture_output=True, text=True)
+    ok = subprocess.run(
+        [
+            docker,
+            "compose",
+            "-f",
+            str(COMPOSE),
+            "--env-file",
+            str(env_file),
+            "--profile",
+            "offline",
+            "config",
+            "--quiet",
+        ],
+        capture_output=True,
+        text=True,
+    )
     assert ok.returncode == 0, ok.stderr
     empty = tmp_path / "empty.env"
     empty.write_text("")
-    missing = subprocess.run([docker, "compose", "-f", str(COMPOSE), "--env-file", str(empty), "config", "--quiet"],
-                             capture_output=True, text=True)
+    missing = subprocess.run(
+        [docker, "compose", "-f", str(COMPOSE), "--env-file", str(empty), "config", "--quiet"],
+        capture_output=True,
+        text=True,
+    )
     assert missing.returncode != 0 and "set it in .env" in missing.stderr
 
 
@@ -134,8 +161,11 @@ def test_services_are_configured_like_the_local_stack(compose: dict, pg) -> None
         assert {"COINBASE_API_URL", "CRYPTO_INSIGHTS_CONFIG"} <= set(env)
         assert env["AIRFLOW_CONN_CRYPTO_WAREHOUSE"].startswith("postgresql://crypto_loader:")
         assert env["AIRFLOW_CONN_CRYPTO_TRANSFORM"].startswith("postgresql://crypto_transform:")
-    local_superset = {k for k in superset_environment({}) if k.startswith("SUPERSET_") and k not in {
-        "SUPERSET_CONFIG_PATH", "SUPERSET_HOME"}}  # these two the CLI sets itself, in the container as locally
+    local_superset = {
+        k
+        for k in superset_environment({})
+        if k.startswith("SUPERSET_") and k not in {"SUPERSET_CONFIG_PATH", "SUPERSET_HOME"}
+    }  # these two the CLI sets itself, in the container as locally
     for name in ("superset-init", "superset"):
         env = _environment(services[name])
         assert local_superset <= set(env), f"{name} lacks {sorted(local_superset - set(env))}"

@@ -89,8 +89,10 @@ def make_book(product_id: str, slot: int) -> tuple[list[list], list[list]]:
         shift = best_ask - best_bid + 2
         sides["bid"] = {t + shift: s for t, s in sides["bid"].items()}
     rows = {
-        side: [[_text(t * shape.tick, shape.tick), _text(s * shape.step, shape.step), 1]
-               for t, s in sorted(levels.items(), reverse=side == "bid")]
+        side: [
+            [_text(t * shape.tick, shape.tick), _text(s * shape.step, shape.step), 1]
+            for t, s in sorted(levels.items(), reverse=side == "bid")
+        ]
         for side, levels in sides.items()
     }
     if product_id == SOL and slot == 4:  # bad rows inside the kept top levels
@@ -102,14 +104,32 @@ def make_book(product_id: str, slot: int) -> tuple[list[list], list[list]]:
 
 
 def _result(product_id: str, slot: int, at: datetime, bids, asks, ticker_price: str | None) -> SnapshotResult:
-    book = BookResponse(product_id=product_id, bids=bids, asks=asks, sequence=1000 + slot,
-                        exchange_time=at.isoformat().replace("+00:00", "Z"), auction_mode=None, auction=None,
-                        requested_at=at, received_at=at, body_bytes=1)  # fmt: skip
+    book = BookResponse(
+        product_id=product_id,
+        bids=bids,
+        asks=asks,
+        sequence=1000 + slot,
+        exchange_time=at.isoformat().replace("+00:00", "Z"),
+        auction_mode=None,
+        auction=None,
+        requested_at=at,
+        received_at=at,
+        body_bytes=1,
+    )
     ticker = None
     if ticker_price is not None:
-        ticker = TickerResponse(product_id=product_id, price=ticker_price, size="1", bid=bids[0][0], ask=asks[0][0],
-                                volume="12345.6", trade_id=slot, time=book.exchange_time,
-                                requested_at=at, received_at=at)  # fmt: skip
+        ticker = TickerResponse(
+            product_id=product_id,
+            price=ticker_price,
+            size="1",
+            bid=bids[0][0],
+            ask=asks[0][0],
+            volume="12345.6",
+            trade_id=slot,
+            time=book.exchange_time,
+            requested_at=at,
+            received_at=at,
+        )
     return SnapshotResult(product_id=product_id, book=book, ticker=ticker, book_error=None, ticker_error=None)
 
 
@@ -220,7 +240,7 @@ def reference_snapshot(product_id: str, bids: list[list], asks: list[list]) -> S
     for side in full:
         last = max(_bucket(abs(p - mid), unit) for p, _ in kept[side])
         rest: dict[int, list] = defaultdict(lambda: [Decimal(0), Decimal(0), 0])
-        for p, s in full[side][len(kept[side]):]:
+        for p, s in full[side][len(kept[side]) :]:
             b = _bucket(abs(p - mid), unit)
             if last <= b < PROFILE_BUCKETS:
                 rest[b][0] += s
@@ -337,15 +357,22 @@ def _check_windows(db: str, reference: dict) -> None:
     threshold = KPI.intent_threshold
     for row in rows:
         first = int((row["window_start"] - START).total_seconds()) // 10
-        landed = [(s, reference[(row["product_id"], s)]) for s in range(first, first + 3)
-                  if (row["product_id"], s) in reference]
+        landed = [
+            (s, reference[(row["product_id"], s)])
+            for s in range(first, first + 3)
+            if (row["product_id"], s) in reference
+        ]
         used = [ref for _, ref in landed if not ref.is_crossed]
         assert (row["snapshot_count"], row["kpi_snapshot_count"]) == (len(landed), len(used))
         assert row["expected_slots"] == 3
         close(row["completeness"], Decimal(len(landed)) / 3, "completeness")
         mids = [ref.mid for ref in used]
         assert (row["mid_open"], row["mid_high"], row["mid_low"], row["mid_close"]) == (
-            mids[0], max(mids), min(mids), mids[-1])
+            mids[0],
+            max(mids),
+            min(mids),
+            mids[-1],
+        )
         for column in used[0].kpis:
             values = [ref.kpis[column] for ref in used if ref.kpis[column] is not None]
             mean = sum(values) / len(values) if values else None
@@ -378,10 +405,22 @@ def _check_walls(db: str, reference: dict) -> None:
                 runs.append([(slot, peak)])
         for run in runs:
             latest = max(s for p, s in reference if p == key[0])
-            expected.append((*key, slot_at(run[0][0]), slot_at(run[-1][0]), len(run), max(p for _, p in run),
-                             len(run) >= KPI.wall_persist_slots, run[-1][0] == latest))
-    rows = query(db, "select product_id, side, price_bucket, first_seen_at, last_seen_at, slots_seen, peak_notional, "
-                     "is_persistent, is_active from marts.fct_whale_walls")
+            expected.append(
+                (
+                    *key,
+                    slot_at(run[0][0]),
+                    slot_at(run[-1][0]),
+                    len(run),
+                    max(p for _, p in run),
+                    len(run) >= KPI.wall_persist_slots,
+                    run[-1][0] == latest,
+                )
+            )
+    rows = query(
+        db,
+        "select product_id, side, price_bucket, first_seen_at, last_seen_at, slots_seen, peak_notional, "
+        "is_persistent, is_active from marts.fct_whale_walls",
+    )
     assert sorted(tuple(r.values()) for r in rows) == sorted(expected)
     sol = sorted((r["slots_seen"], r["is_persistent"], r["is_active"]) for r in rows if r["product_id"] == SOL)
     assert sol == [(1, False, True), (2, False, False), (13, True, False)]  # broken by the failed and missed slots
@@ -390,8 +429,11 @@ def _check_walls(db: str, reference: dict) -> None:
 
 
 def _check_data_quality(db: str, reference: dict) -> None:
-    rows = query(db, "select entity, rule, rule_kind, sum(rows_checked) as checked, sum(rows_dropped) as dropped, "
-                     "sum(rows_warned) as warned from marts.fct_data_quality group by 1, 2, 3")
+    rows = query(
+        db,
+        "select entity, rule, rule_kind, sum(rows_checked) as checked, sum(rows_dropped) as dropped, "
+        "sum(rows_warned) as warned from marts.fct_data_quality group by 1, 2, 3",
+    )
     found = {(r["entity"], r["rule"]): (r["dropped"], r["warned"]) for r in rows if r["dropped"] or r["warned"]}
     assert found == {
         ("book_level", "price_not_numeric"): (1, 0),
@@ -408,16 +450,22 @@ def _check_data_quality(db: str, reference: dict) -> None:
         ("ticker_fetch", "missed_slot"): (2, 0),
     }
     # every level of the window with the bad rows was checked: 3 SOL books x (100 + 100) verbatim top rows
-    checked = query(db, "select rows_checked from marts.fct_data_quality where product_id = 'SOL-USD' "
-                        f"and entity = 'book_level' and rule = 'price_null' and window_start = '{slot_at(3)}'")
+    checked = query(
+        db,
+        "select rows_checked from marts.fct_data_quality where product_id = 'SOL-USD' "
+        f"and entity = 'book_level' and rule = 'price_null' and window_start = '{slot_at(3)}'",
+    )
     assert checked == [{"rows_checked": 2 * TOP * 3}]
     kinds = {r["rule_kind"] for r in rows if r["rule"] == "ticker_price_vs_mid"}
     assert kinds == {"warn"}
     # every slot of a product is landed or failed: slots expected = landed + failed, completeness = landed / expected
-    fetches = query(db, "select product_id, entity, window_start, min(slots_expected) as expected, "
-                        "max(slots_expected) as expected_max, max(slots_landed) as landed, max(completeness) as "
-                        "completeness from marts.fct_data_quality where entity in ('book_fetch', 'ticker_fetch') "
-                        "group by 1, 2, 3")  # fmt: skip
+    fetches = query(
+        db,
+        "select product_id, entity, window_start, min(slots_expected) as expected, "
+        "max(slots_expected) as expected_max, max(slots_landed) as landed, max(completeness) as "
+        "completeness from marts.fct_data_quality where entity in ('book_fetch', 'ticker_fetch') "
+        "group by 1, 2, 3",
+    )
     assert len(fetches) == 2 * 2 * 6 + 2  # SOL and DOGE in every window, the unconfigured product once
     for row in fetches:
         first = int((row["window_start"] - START).total_seconds()) // 10
@@ -425,8 +473,10 @@ def _check_data_quality(db: str, reference: dict) -> None:
             assert (row["expected"], row["landed"], row["completeness"]) == (1, 1, 1)
             continue
         slots = range(first, first + 3)
-        landed = sum((row["product_id"], s) in reference for s in slots) if row["entity"] == "book_fetch" else (
-            sum(s != 16 for s in slots))  # fmt: skip
+        landed = (
+            sum((row["product_id"], s) in reference for s in slots)
+            if row["entity"] == "book_fetch"
+            else (sum(s != 16 for s in slots))
+        )
         assert (row["expected"], row["expected_max"], row["landed"]) == (3, 3, landed), row
         close(row["completeness"], Decimal(landed) / 3, f"{row['product_id']} {row['entity']} completeness")
-

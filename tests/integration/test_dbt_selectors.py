@@ -30,9 +30,10 @@ def nodes(tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict]:
 
 
 def _ls(target: Path, *args: str) -> list[dict]:
-    result = run_dbt(["ls", "--output", "json", "--output-keys", "unique_id", "resource_type", "tags", "depends_on",
-                      *args],
-                     target_path=target)  # fmt: skip
+    result = run_dbt(
+        ["ls", "--output", "json", "--output-keys", "unique_id", "resource_type", "tags", "depends_on", *args],
+        target_path=target,
+    )
     assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
     return [json.loads(line) for line in result.stdout.splitlines() if line.startswith("{")]
 

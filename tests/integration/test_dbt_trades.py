@@ -70,14 +70,22 @@ SOL_BOOK_FAILED_SLOT, DOGE_CROSSED_SLOT = 13, 9  # prints fetched then have no u
 TARGET_WINDOW = START + timedelta(seconds=180)  # SOL's reference median here is exactly 450 (see sol_prints)
 LATE_SLOT = 20  # two SOL prints traded in the first window are fetched only then (a backfill)
 # the trades endpoint's failures: (product, slot, error_kind)
-TRADE_FETCH_ERRORS = ((SOL, 5, "exchange_unavailable"), (SOL, 6, "deadline_exceeded"),
-                      (DOGE, 7, "trades_gap_unrecoverable"), (DOGE, 16, "exchange_unavailable"))  # fmt: skip
+TRADE_FETCH_ERRORS = (
+    (SOL, 5, "exchange_unavailable"),
+    (SOL, 6, "deadline_exceeded"),
+    (DOGE, 7, "trades_gap_unrecoverable"),
+    (DOGE, 16, "exchange_unavailable"),
+)
 # the rules of the trade entities in fct_data_quality (docs/architecture.md#data-quality)
 TRADE_RULES = {
-    "product_not_configured": "drop", "price_not_numeric": "drop", "price_not_positive": "drop",
-    "size_not_numeric": "drop", "size_not_positive": "drop", "side_not_buy_sell": "drop",
+    "product_not_configured": "drop",
+    "price_not_numeric": "drop",
+    "price_not_positive": "drop",
+    "size_not_numeric": "drop",
+    "size_not_positive": "drop",
+    "side_not_buy_sell": "drop",
     "trade_price_vs_mid": "warn",
-}  # fmt: skip
+}
 
 
 def slot_at(slot: int) -> datetime:
@@ -128,8 +136,16 @@ def sol_prints() -> list[Print]:
         for _ in range(rng.randint(1, 4)):
             ticks = 15_000 + rng.randint(-10, 10)
             size = rng.randint(500, 2_900) if rng.random() < 0.5 else rng.randint(3_100, 6_000)
-            prints.append(Print(SOL, rng.choice(["buy", "sell"]), str(Decimal(ticks) / 100), str(Decimal(size) / 1000),
-                                _traded_in(slot, rng), slot))  # fmt: skip
+            prints.append(
+                Print(
+                    SOL,
+                    rng.choice(["buy", "sell"]),
+                    str(Decimal(ticks) / 100),
+                    str(Decimal(size) / 1000),
+                    _traded_in(slot, rng),
+                    slot,
+                )
+            )
     rng = random.Random("special")
     floor_size = (FLOOR[SOL] / MID[SOL] * Decimal("1.2")).quantize(Decimal("0.001"))
     prints += [
@@ -156,8 +172,10 @@ def sol_prints() -> list[Print]:
     below, above = sum(n < 450 for n in before), sum(n > 450 for n in before)
     assert not any(n == 450 for n in before)
     edge = TARGET_WINDOW - timedelta(seconds=1)
-    fillers = [Print(SOL, "sell", "150.00", "4.000" if below > above else "2.000", edge - timedelta(microseconds=i), 18)
-               for i in range(abs(below - above))]  # fmt: skip
+    fillers = [
+        Print(SOL, "sell", "150.00", "4.000" if below > above else "2.000", edge - timedelta(microseconds=i), 18)
+        for i in range(abs(below - above))
+    ]
     return [*prints, *fillers, Print(SOL, "buy", "150.00", "3.000", edge - timedelta(milliseconds=500), 18)]
 
 
@@ -167,8 +185,16 @@ def doge_prints() -> list[Print]:
         rng = random.Random(f"{DOGE}:{slot}")
         for _ in range(rng.randint(0, 3)):
             ticks = 15_000 + rng.randint(-20, 20)
-            prints.append(Print(DOGE, rng.choice(["buy", "sell"]), str(Decimal(ticks) / 100_000),
-                                str(Decimal(rng.randint(100, 20_000)) / 10), _traded_in(slot, rng), slot))  # fmt: skip
+            prints.append(
+                Print(
+                    DOGE,
+                    rng.choice(["buy", "sell"]),
+                    str(Decimal(ticks) / 100_000),
+                    str(Decimal(rng.randint(100, 20_000)) / 10),
+                    _traded_in(slot, rng),
+                    slot,
+                )
+            )
     rng = random.Random("special")
     whale_size = (FLOOR[DOGE] / MID[DOGE] * Decimal("1.5")).quantize(Decimal("0.1"))
     tie = START + timedelta(seconds=95)  # two equal prints are the largest of their window: the lower id is it
@@ -201,14 +227,27 @@ def rejected_prints() -> list[Print]:
         (SOL, "hold", "abc", "1.000"),  # price_not_numeric: the first rule broken
         (UNCONFIGURED, "buy", "0.55", "10"),  # product_not_configured
     ]
-    return [Print(pid, side, price, size, _traded_in(slot, rng), slot)
-            for slot, (pid, side, price, size) in zip((2, 2, 2, 3, 3, 5, 5, 8, 11, 14, 14, 19, 21), bad, strict=True)]
+    return [
+        Print(pid, side, price, size, _traded_in(slot, rng), slot)
+        for slot, (pid, side, price, size) in zip((2, 2, 2, 3, 3, 5, 5, 8, 11, 14, 14, 19, 21), bad, strict=True)
+    ]
 
 
 def capture_prints() -> list[Print]:
     """The two prints of the real capture (GET /products/BTC-USD/trades?limit=2), fetched at slot 22."""
-    return [Print(BTC, t["side"], t["price"], t["size"], datetime.fromisoformat(t["time"].replace("Z", "+00:00")), 22,
-                  trade_id=t["trade_id"], source="coinbase") for t in coinbase_capture("trades_BTC-USD.json")]
+    return [
+        Print(
+            BTC,
+            t["side"],
+            t["price"],
+            t["size"],
+            datetime.fromisoformat(t["time"].replace("Z", "+00:00")),
+            22,
+            trade_id=t["trade_id"],
+            source="coinbase",
+        )
+        for t in coinbase_capture("trades_BTC-USD.json")
+    ]
 
 
 def all_prints() -> list[Print]:
@@ -236,10 +275,30 @@ def _book_result(pid: str, slot: int) -> SnapshotResult:
     bids = ladder(ticks, tick, size, side="bid", shift=11 if (pid, slot) == (DOGE, DOGE_CROSSED_SLOT) else 0)
     asks = ladder(ticks, tick, size, side="ask")
     stamp = at.isoformat().replace("+00:00", "Z")
-    book = BookResponse(product_id=pid, bids=bids, asks=asks, sequence=slot, exchange_time=stamp, auction_mode=None,
-                        auction=None, requested_at=at, received_at=at, body_bytes=1)  # fmt: skip
-    ticker = TickerResponse(product_id=pid, price=str(MID[pid]), size="1", bid=bids[0][0], ask=asks[0][0],
-                            volume="100", trade_id=1, time=stamp, requested_at=at, received_at=at)  # fmt: skip
+    book = BookResponse(
+        product_id=pid,
+        bids=bids,
+        asks=asks,
+        sequence=slot,
+        exchange_time=stamp,
+        auction_mode=None,
+        auction=None,
+        requested_at=at,
+        received_at=at,
+        body_bytes=1,
+    )
+    ticker = TickerResponse(
+        product_id=pid,
+        price=str(MID[pid]),
+        size="1",
+        bid=bids[0][0],
+        ask=asks[0][0],
+        volume="100",
+        trade_id=1,
+        time=stamp,
+        requested_at=at,
+        received_at=at,
+    )
     if (pid, slot) == (SOL, SOL_BOOK_FAILED_SLOT):
         error = ExchangeUnavailable("http://exchange", f"/products/{pid}/book", "HTTP 503", attempts=5)
         return SnapshotResult(pid, None, ticker, error, None)
@@ -251,8 +310,9 @@ def land(db: str, slots: range, prints: list[Print]) -> None:
     writer = CopyWriter(lambda: psycopg2.connect(**endpoint("loader", db).connect_kwargs()))
     try:
         for slot in slots:
-            writer.write(build_batch(slot_at(slot), [_book_result(SOL, slot), _book_result(DOGE, slot)], SETTINGS,
-                                     "simulated"))  # fmt: skip
+            writer.write(
+                build_batch(slot_at(slot), [_book_result(SOL, slot), _book_result(DOGE, slot)], SETTINGS, "simulated")
+            )
     finally:
         writer.close()
     conn = psycopg2.connect(**endpoint("loader", db).connect_kwargs())
@@ -262,10 +322,24 @@ def land(db: str, slots: range, prints: list[Print]) -> None:
             cur.executemany(
                 "insert into raw.coinbase_trades (product_id, trade_id, source, side, price, size, _rescued_data, "
                 "exchange_time, traded_at, slot_at, received_at) values (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
-                [(p.product_id, p.trade_id, p.source, p.side, p.price, p.size,
-                  json.dumps(p.rescued) if p.rescued else None, p.traded_at.isoformat().replace("+00:00", "Z"),
-                  p.traded_at, p.slot_at, p.slot_at) for p in prints if p.slot in slots],
-            )  # fmt: skip
+                [
+                    (
+                        p.product_id,
+                        p.trade_id,
+                        p.source,
+                        p.side,
+                        p.price,
+                        p.size,
+                        json.dumps(p.rescued) if p.rescued else None,
+                        p.traded_at.isoformat().replace("+00:00", "Z"),
+                        p.traded_at,
+                        p.slot_at,
+                        p.slot_at,
+                    )
+                    for p in prints
+                    if p.slot in slots
+                ],
+            )
             for pid, slot, kind in TRADE_FETCH_ERRORS:
                 if slot in slots:
                     first, last = (5, 9) if kind == "trades_gap_unrecoverable" else (None, None)
@@ -329,20 +403,28 @@ def figures(prints: list[Print]) -> dict:
     quote = {s: sum((_notional(p) for p in side[s]), Decimal(0)) for s in side}
     largest = min(prints, key=lambda p: (-_notional(p), p.trade_id))
     return {
-        "trade_count": len(prints), "taker_buy_count": len(side["buy"]), "taker_sell_count": len(side["sell"]),
-        "base_volume": base["buy"] + base["sell"], "taker_buy_base_volume": base["buy"],
-        "taker_sell_base_volume": base["sell"], "quote_volume": quote["buy"] + quote["sell"],
-        "taker_buy_quote_volume": quote["buy"], "taker_sell_quote_volume": quote["sell"],
+        "trade_count": len(prints),
+        "taker_buy_count": len(side["buy"]),
+        "taker_sell_count": len(side["sell"]),
+        "base_volume": base["buy"] + base["sell"],
+        "taker_buy_base_volume": base["buy"],
+        "taker_sell_base_volume": base["sell"],
+        "quote_volume": quote["buy"] + quote["sell"],
+        "taker_buy_quote_volume": quote["buy"],
+        "taker_sell_quote_volume": quote["sell"],
         "vwap": (quote["buy"] + quote["sell"]) / (base["buy"] + base["sell"]),
         "taker_buy_vwap": quote["buy"] / base["buy"] if side["buy"] else None,
         "taker_sell_vwap": quote["sell"] / base["sell"] if side["sell"] else None,
         "order_flow_imbalance": (quote["buy"] - quote["sell"]) / (quote["buy"] + quote["sell"]),
-        "largest_trade_id": largest.trade_id, "largest_trade_taker_side": taker_side(largest),
-        "largest_trade_price": Decimal(largest.price), "largest_trade_size": Decimal(largest.size),
+        "largest_trade_id": largest.trade_id,
+        "largest_trade_taker_side": taker_side(largest),
+        "largest_trade_price": Decimal(largest.price),
+        "largest_trade_size": Decimal(largest.size),
         "largest_trade_notional": _notional(largest),
-        "first_trade_id": min(p.trade_id for p in prints), "last_trade_id": max(p.trade_id for p in prints),
+        "first_trade_id": min(p.trade_id for p in prints),
+        "last_trade_id": max(p.trade_id for p in prints),
         "last_slot_at": max(p.slot_at for p in prints),
-    }  # fmt: skip
+    }
 
 
 def _median(values: list[Decimal]) -> Decimal:
@@ -354,8 +436,9 @@ def whale_references(valid: list[Print]) -> dict[tuple[str, datetime], Decimal |
     """(product, window) -> the median notional of the product's prints in the lookback before the window."""
     references = {}
     for pid, window in {(p.product_id, floor_to(p.traded_at, WINDOW_SECONDS)) for p in valid}:
-        sample = [_notional(p) for p in valid
-                  if p.product_id == pid and window - WHALE_LOOKBACK <= p.traded_at < window]  # fmt: skip
+        sample = [
+            _notional(p) for p in valid if p.product_id == pid and window - WHALE_LOOKBACK <= p.traded_at < window
+        ]
         references[(pid, window)] = _median(sample) if sample else None
     return references
 
@@ -369,8 +452,10 @@ def whales(valid: list[Print]) -> dict[tuple[str, int], tuple[str, Decimal | Non
         by_floor = _notional(p) >= FLOOR[p.product_id]
         by_median = median is not None and _notional(p) >= K * median
         if by_floor or by_median:
-            found[(p.product_id, p.trade_id)] = ("both" if by_floor and by_median else "floor" if by_floor
-                                                 else "k_median", median)  # fmt: skip
+            found[(p.product_id, p.trade_id)] = (
+                "both" if by_floor and by_median else "floor" if by_floor else "k_median",
+                median,
+            )
     return found
 
 
@@ -386,12 +471,18 @@ def close(actual: object, expected: object, what: str) -> None:
     assert abs(Decimal(actual) - expected) <= TOLERANCE, f"{what}: {actual} != {expected}"
 
 
-def dbt(db: str, target: Path, *args: str, lookback_minutes: int = LOOKBACK_MINUTES,
-        rebuild_history: bool = False) -> tuple[float, dict]:
+def dbt(
+    db: str, target: Path, *args: str, lookback_minutes: int = LOOKBACK_MINUTES, rebuild_history: bool = False
+) -> tuple[float, dict]:
     """Run dbt (no unit tests: test_dbt_unit_tests runs them); the seconds taken and each data test's result."""
     started = time.perf_counter()
-    result = run_dbt([*args, "--exclude-resource-type", "unit_test"], dbname=db, lookback_minutes=lookback_minutes,
-                     target_path=target, rebuild_history=rebuild_history)  # fmt: skip
+    result = run_dbt(
+        [*args, "--exclude-resource-type", "unit_test"],
+        dbname=db,
+        lookback_minutes=lookback_minutes,
+        target_path=target,
+        rebuild_history=rebuild_history,
+    )
     elapsed = time.perf_counter() - started
     assert result.returncode == 0, result.stdout[-6000:] + result.stderr[-3000:]
     results = json.loads((target / "run_results.json").read_text())["results"]
@@ -423,11 +514,26 @@ def warehouse(warehouse_db: str) -> str:
 
 def raw_prints(db: str) -> list[Print]:
     """The prints as raw.coinbase_trades holds them: what the reference is computed from."""
-    rows = query(db, "select product_id, trade_id, source, side, price, size, _rescued_data, traded_at, slot_at "
-                     "from raw.coinbase_trades", role="loader")  # fmt: skip
-    return [Print(r["product_id"], r["side"], r["price"], r["size"], r["traded_at"],
-                  int((r["slot_at"] - START).total_seconds()) // SLOT_SECONDS, r["trade_id"], r["source"],
-                  r["_rescued_data"]) for r in rows]  # fmt: skip
+    rows = query(
+        db,
+        "select product_id, trade_id, source, side, price, size, _rescued_data, traded_at, slot_at "
+        "from raw.coinbase_trades",
+        role="loader",
+    )
+    return [
+        Print(
+            r["product_id"],
+            r["side"],
+            r["price"],
+            r["size"],
+            r["traded_at"],
+            int((r["slot_at"] - START).total_seconds()) // SLOT_SECONDS,
+            r["trade_id"],
+            r["source"],
+            r["_rescued_data"],
+        )
+        for r in rows
+    ]
 
 
 # -------------------------------------------------------------------------------------------------------- tests
@@ -448,7 +554,8 @@ def test_trade_marts_equal_an_independent_computation_and_a_rebuild(warehouse: s
 
     prints = raw_prints(warehouse)
     assert sorted(prints, key=lambda p: (p.product_id, p.trade_id)) == sorted(
-        all_prints(), key=lambda p: (p.product_id, p.trade_id)), "raw holds the prints as written"
+        all_prints(), key=lambda p: (p.product_id, p.trade_id)
+    ), "raw holds the prints as written"
     valid = [p for p in prints if drop_rule(p) is None]
     _check_staging(warehouse, prints, valid)
     _check_capture(warehouse)
@@ -456,8 +563,14 @@ def test_trade_marts_equal_an_independent_computation_and_a_rebuild(warehouse: s
     _check_order_book_windows(warehouse)
     _check_whales(warehouse, valid)
     # the data tests downstream of the tape over the whole history (a micro-batch's look only at its lookback)
-    _, tests = dbt(warehouse, tmp_path, "test", "--select", "stg_coinbase__trades+ stg_coinbase__rejected_trades+",
-                   lookback_minutes=WHOLE_HISTORY_MINUTES)
+    _, tests = dbt(
+        warehouse,
+        tmp_path,
+        "test",
+        "--select",
+        "stg_coinbase__trades+ stg_coinbase__rejected_trades+",
+        lookback_minutes=WHOLE_HISTORY_MINUTES,
+    )
     _check_data_quality(warehouse, prints, tests)
 
 
@@ -471,22 +584,32 @@ def _check_staging(db: str, prints: list[Print], valid: list[Print]) -> None:
         assert (row["traded_at"], row["slot_at"], row["has_rescued_data"]) == (p.traded_at, p.slot_at, bool(p.rescued))
     rejected = query(db, "select product_id, trade_id, rejection_rule from staging.stg_coinbase__rejected_trades")
     assert {(r["product_id"], r["trade_id"]): r["rejection_rule"] for r in rejected} == {
-        (p.product_id, p.trade_id): drop_rule(p) for p in prints if drop_rule(p) is not None}
-    listed = query(db, "select rejection_rule, rejected_value from staging.stg_coinbase__rejected_rows "
-                       "where entity = 'trade'")  # fmt: skip
+        (p.product_id, p.trade_id): drop_rule(p) for p in prints if drop_rule(p) is not None
+    }
+    listed = query(
+        db, "select rejection_rule, rejected_value from staging.stg_coinbase__rejected_rows where entity = 'trade'"
+    )
     assert Counter(r["rejection_rule"] for r in listed) == Counter(
-        drop_rule(p) for p in prints if drop_rule(p) is not None)
+        drop_rule(p) for p in prints if drop_rule(p) is not None
+    )
     assert "[1, buy, 0.55, 10]" in {r["rejected_value"] for r in listed}  # [trade_id, side, price, size]
 
 
 def _check_capture(db: str) -> None:
     """The real capture: the 'sell' print (63212.98) was taken by a buyer, the 'buy' print (63212.97) by a seller."""
     capture = {t["side"]: t for t in coinbase_capture("trades_BTC-USD.json")}
-    rows = query(db, f"select trade_id, maker_side, taker_side from staging.stg_coinbase__trades "
-                     f"where product_id = '{BTC}' order by trade_id")  # fmt: skip
-    assert rows == sorted([{"trade_id": capture["buy"]["trade_id"], "maker_side": "buy", "taker_side": "sell"},
-                           {"trade_id": capture["sell"]["trade_id"], "maker_side": "sell", "taker_side": "buy"}],
-                          key=lambda r: r["trade_id"])  # fmt: skip
+    rows = query(
+        db,
+        f"select trade_id, maker_side, taker_side from staging.stg_coinbase__trades "
+        f"where product_id = '{BTC}' order by trade_id",
+    )
+    assert rows == sorted(
+        [
+            {"trade_id": capture["buy"]["trade_id"], "maker_side": "buy", "taker_side": "sell"},
+            {"trade_id": capture["sell"]["trade_id"], "maker_side": "sell", "taker_side": "buy"},
+        ],
+        key=lambda r: r["trade_id"],
+    )
     (window,) = query(db, f"select * from marts.fct_trades_30s where product_id = '{BTC}'", role="reader")
     bought, sold = capture["sell"], capture["buy"]
     assert (window["taker_buy_count"], window["taker_sell_count"]) == (1, 1)
@@ -500,8 +623,10 @@ def _check_capture(db: str) -> None:
 
 
 def _check_periods(db: str, valid: list[Print]) -> None:
-    for mart, seconds, period in (("fct_trades_30s", WINDOW_SECONDS, "window_start"),
-                                  ("fct_trades_daily", 86_400, "day_start")):  # fmt: skip
+    for mart, seconds, period in (
+        ("fct_trades_30s", WINDOW_SECONDS, "window_start"),
+        ("fct_trades_daily", 86_400, "day_start"),
+    ):
         groups: dict[tuple, list[Print]] = defaultdict(list)
         for p in valid:
             groups[(p.product_id, floor_to(p.traded_at, seconds))].append(p)
@@ -523,10 +648,22 @@ def _check_order_book_windows(db: str) -> None:
     trades = {(r["product_id"], r["window_start"]): r for r in query(db, "select * from marts.fct_trades_30s")}
     books = query(db, "select * from marts.fct_order_book_30s", role="reader")
     assert len(books) == 2 * SLOTS // 3
-    columns = ("taker_buy_count", "taker_sell_count", "taker_buy_base_volume", "taker_sell_base_volume",
-               "taker_buy_quote_volume", "taker_sell_quote_volume", "vwap", "taker_buy_vwap", "taker_sell_vwap",
-               "order_flow_imbalance", "largest_trade_id", "largest_trade_taker_side", "largest_trade_price",
-               "largest_trade_notional")  # fmt: skip
+    columns = (
+        "taker_buy_count",
+        "taker_sell_count",
+        "taker_buy_base_volume",
+        "taker_sell_base_volume",
+        "taker_buy_quote_volume",
+        "taker_sell_quote_volume",
+        "vwap",
+        "taker_buy_vwap",
+        "taker_sell_vwap",
+        "order_flow_imbalance",
+        "largest_trade_id",
+        "largest_trade_taker_side",
+        "largest_trade_price",
+        "largest_trade_notional",
+    )
     without = 0
     for book in books:
         window = trades.get((book["product_id"], book["window_start"]))
@@ -550,8 +687,13 @@ def _check_whales(db: str, valid: list[Print]) -> None:
     rules = Counter(rule for rule, _ in expected.values())
     assert rules["floor"] >= 1 and rules["k_median"] >= 1 and rules["both"] >= 1, rules
     # at exactly k x the median of 450 USD a print is a whale; 0.15 USD under it is not
-    edge = {_notional(p): p for p in valid if p.product_id == SOL and floor_to(p.traded_at, WINDOW_SECONDS)
-            == TARGET_WINDOW and _notional(p) in (450 * K, 450 * K - Decimal("0.15"))}  # fmt: skip
+    edge = {
+        _notional(p): p
+        for p in valid
+        if p.product_id == SOL
+        and floor_to(p.traded_at, WINDOW_SECONDS) == TARGET_WINDOW
+        and _notional(p) in (450 * K, 450 * K - Decimal("0.15"))
+    }
     assert expected[(SOL, edge[450 * K].trade_id)] == ("k_median", 450)
     assert (SOL, edge[450 * K - Decimal("0.15")].trade_id) not in expected
     # the first window has no lookback before it: its floor whale is a whale by the floor alone
@@ -585,9 +727,18 @@ def _check_data_quality(db: str, prints: list[Print], tests: dict[str, dict]) ->
             expected[(window, pid, "trade_fetch", kind)] = ("drop", sum(kinds.values()), n, 0, None, None, None)
 
     rows = query(db, "select * from marts.fct_data_quality where entity in ('trade', 'trade_fetch')", role="reader")
-    actual = {(r["window_start"], r["product_id"], r["entity"], r["rule"]): (
-        r["rule_kind"], r["rows_checked"], r["rows_dropped"], r["rows_warned"], r["slots_expected"],
-        r["slots_landed"], r["completeness"]) for r in rows}  # fmt: skip
+    actual = {
+        (r["window_start"], r["product_id"], r["entity"], r["rule"]): (
+            r["rule_kind"],
+            r["rows_checked"],
+            r["rows_dropped"],
+            r["rows_warned"],
+            r["slots_expected"],
+            r["slots_landed"],
+            r["completeness"],
+        )
+        for r in rows
+    }
     assert set(actual) == set(expected), (sorted(set(actual) - set(expected)), sorted(set(expected) - set(actual)))
     wrong = {key: (actual[key], value) for key, value in expected.items() if actual[key] != value}
     assert not wrong, wrong

@@ -45,10 +45,19 @@ def test_dbt_build_passes_every_unit_test_with_a_btc_only_config(warehouse_db: s
     finally:
         conn.close()
     target = tmp_path / "target"
-    env = {**os.environ, "CRYPTO_INSIGHTS_CONFIG": str(btc_only_config(tmp_path)),
-           "DBT_TARGET_PATH": str(target), "DBT_LOG_PATH": str(target / "logs")}  # fmt: skip
-    result = subprocess.run([sys.executable, "-m", "crypto_insights.cli", "dbt", "--db", warehouse_db, "--", "build"],
-                            env=env, capture_output=True, text=True, check=False)  # fmt: skip
+    env = {
+        **os.environ,
+        "CRYPTO_INSIGHTS_CONFIG": str(btc_only_config(tmp_path)),
+        "DBT_TARGET_PATH": str(target),
+        "DBT_LOG_PATH": str(target / "logs"),
+    }
+    result = subprocess.run(
+        [sys.executable, "-m", "crypto_insights.cli", "dbt", "--db", warehouse_db, "--", "build"],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     assert result.returncode == 0, result.stdout[-6000:] + result.stderr[-3000:]
 
     results = json.loads((target / "run_results.json").read_text())["results"]

@@ -31,12 +31,29 @@ def test_defaults_are_coinbase_limits_and_the_demo_port() -> None:
 
 
 def test_every_flag_parses() -> None:
-    args = parse("--port", "0", "--host", "0.0.0.0", "--seed", "42", "--replay", "/tmp/captures",
-                 "--fault", "/products/BTC-USD/book=server_error:2,status=502",
-                 "--fault", "/products/*/ticker=delay,seconds=0.5", "--rate-limit", "0", "--burst", "3")  # fmt: skip
+    args = parse(
+        "--port",
+        "0",
+        "--host",
+        "0.0.0.0",
+        "--seed",
+        "42",
+        "--replay",
+        "/tmp/captures",
+        "--fault",
+        "/products/BTC-USD/book=server_error:2,status=502",
+        "--fault",
+        "/products/*/ticker=delay,seconds=0.5",
+        "--rate-limit",
+        "0",
+        "--burst",
+        "3",
+    )
     assert (args.port, args.host, args.seed, args.replay) == (0, "0.0.0.0", 42, Path("/tmp/captures"))
-    assert args.fault == [("/products/BTC-USD/book", "server_error", 2, {"status": 502}),
-                          ("/products/*/ticker", "delay", None, {"seconds": 0.5})]  # fmt: skip
+    assert args.fault == [
+        ("/products/BTC-USD/book", "server_error", 2, {"status": 502}),
+        ("/products/*/ticker", "delay", None, {"seconds": 0.5}),
+    ]
     assert (args.rate_limit, args.burst) == (0, 3)
 
 
@@ -74,10 +91,22 @@ def test_runs_in_the_foreground_until_sigterm(tmp_path) -> None:
     log = tmp_path / "exchange.log"
     with log.open("wb") as out:
         process = subprocess.Popen(
-            [sys.executable, "-m", "crypto_insights.exchange.cli", "--port", "0", "--seed", "5", "--control",
-             "--fault", "/products/BTC-USD=server_error:1"],
-            stdout=out, stderr=subprocess.STDOUT, env={**os.environ, "PYTHONUNBUFFERED": "1"},
-        )  # fmt: skip
+            [
+                sys.executable,
+                "-m",
+                "crypto_insights.exchange.cli",
+                "--port",
+                "0",
+                "--seed",
+                "5",
+                "--control",
+                "--fault",
+                "/products/BTC-USD=server_error:1",
+            ],
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        )
     try:
         url = None
         deadline = time.monotonic() + 30

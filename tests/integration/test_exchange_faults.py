@@ -47,10 +47,14 @@ def test_rate_limit_fault_can_ask_to_retry_after(exchange, http) -> None:
     assert answer.status_code == 429 and answer.headers["Retry-After"] == "2"
 
 
-@pytest.mark.parametrize(("params", "status", "text"), [
-    ({}, 503, "Service Unavailable"), ({"status": 502}, 502, "Bad Gateway"),
-    ({"status": 500, "message": "Internal server error"}, 500, "Internal server error"),
-])  # fmt: skip
+@pytest.mark.parametrize(
+    ("params", "status", "text"),
+    [
+        ({}, 503, "Service Unavailable"),
+        ({"status": 502}, 502, "Bad Gateway"),
+        ({"status": 500, "message": "Internal server error"}, 500, "Internal server error"),
+    ],
+)
 def test_server_error(exchange, http, params, status, text) -> None:
     exchange.faults.add(BOOK, "server_error", count=1, **params)
     answer = http.get(f"{exchange.url}{BOOK}", params={"level": 2})
@@ -192,8 +196,12 @@ def test_faults_combine_delay_then_body_edits(exchange, http) -> None:
 
 
 def test_control_endpoint_is_off_unless_asked_for(exchange, http) -> None:
-    for method, path in (("GET", "/_control/faults"), ("POST", "/_control/faults"), ("GET", "/_control/stats"),
-                         ("DELETE", "/_control/faults")):  # fmt: skip
+    for method, path in (
+        ("GET", "/_control/faults"),
+        ("POST", "/_control/faults"),
+        ("GET", "/_control/stats"),
+        ("DELETE", "/_control/faults"),
+    ):
         answer = http.request(method, f"{exchange.url}{path}", json={"path": BOOK, "fault": "reset"})
         assert answer.status_code == 404 and answer.json() == {"message": "NotFound"}, (method, path)
     assert len(exchange.faults) == 0
@@ -205,11 +213,19 @@ def test_control_endpoint_adds_lists_and_clears(controlled) -> None:
     control = f"{exchange.url}/_control/faults"
     # no User-Agent needed, never rate limited
     no_agent = {"User-Agent": SKIP_HEADER}
-    added = requests.post(control, json={"path": BOOK, "fault": "server_error", "count": 2, "status": 504},
-                          headers=no_agent)  # fmt: skip
+    added = requests.post(
+        control, json={"path": BOOK, "fault": "server_error", "count": 2, "status": 504}, headers=no_agent
+    )
     assert added.status_code == 201
-    assert added.json() == {"id": added.json()["id"], "path": BOOK, "fault": "server_error", "count": 2, "hits": 0,
-                            "status": 504, "message": "Gateway Timeout"}  # fmt: skip
+    assert added.json() == {
+        "id": added.json()["id"],
+        "path": BOOK,
+        "fault": "server_error",
+        "count": 2,
+        "hits": 0,
+        "status": 504,
+        "message": "Gateway Timeout",
+    }
     both = requests.post(control, json=[{"path": TICKER, "fault": "reset"}, {"path": BOOK, "kind": "delay"}])
     assert both.status_code == 201 and [f["fault"] for f in both.json()] == ["reset", "delay"]
     listed = requests.get(control, headers=no_agent).json()
@@ -222,18 +238,21 @@ def test_control_endpoint_adds_lists_and_clears(controlled) -> None:
     assert exchange.requests_served.total() == 0  # control requests are not counted
 
 
-@pytest.mark.parametrize(("body", "says"), [
-    ({"path": BOOK, "fault": "meltdown"}, "unknown fault kind 'meltdown'; use one of: rate_limit"),
-    ({"path": BOOK, "fault": "delay", "secs": 3}, "delay takes seconds; got secs"),
-    ({"path": BOOK, "fault": "server_error", "status": 200}, "status must be >= 400"),
-    ({"path": "products", "fault": "reset"}, "a fault path is a request path"),
-    ({"path": BOOK + "?level=2", "fault": "reset"}, "without query string"),
-    ({"path": BOOK, "fault": "reset", "count": 0}, "count must be a whole number >= 1"),
-    ({"fault": "reset"}, 'each fault is {"path"'),
-    ({"path": BOOK, "fault": "malformed_json", "mode": "xml"}, "mode must be 'truncate' or 'html'"),
-    ({"path": BOOK, "fault": "reset", "probability": 0}, "probability must be a number in (0, 1]"),
-    ({"path": BOOK, "fault": "reset", "probability": "often"}, "probability must be a number in (0, 1]"),
-])  # fmt: skip
+@pytest.mark.parametrize(
+    ("body", "says"),
+    [
+        ({"path": BOOK, "fault": "meltdown"}, "unknown fault kind 'meltdown'; use one of: rate_limit"),
+        ({"path": BOOK, "fault": "delay", "secs": 3}, "delay takes seconds; got secs"),
+        ({"path": BOOK, "fault": "server_error", "status": 200}, "status must be >= 400"),
+        ({"path": "products", "fault": "reset"}, "a fault path is a request path"),
+        ({"path": BOOK + "?level=2", "fault": "reset"}, "without query string"),
+        ({"path": BOOK, "fault": "reset", "count": 0}, "count must be a whole number >= 1"),
+        ({"fault": "reset"}, 'each fault is {"path"'),
+        ({"path": BOOK, "fault": "malformed_json", "mode": "xml"}, "mode must be 'truncate' or 'html'"),
+        ({"path": BOOK, "fault": "reset", "probability": 0}, "probability must be a number in (0, 1]"),
+        ({"path": BOOK, "fault": "reset", "probability": "often"}, "probability must be a number in (0, 1]"),
+    ],
+)
 def test_control_endpoint_rejects_bad_faults_saying_why(controlled, body, says) -> None:
     exchange = controlled
     answer = requests.post(f"{exchange.url}/_control/faults", json=body)
@@ -258,14 +277,24 @@ def test_stats_show_steps_requests_and_faults(controlled, http) -> None:
     assert stats["responses"] == {"200": 1, "503": 1} and stats["faults"] == []
 
 
-@pytest.mark.parametrize(("spec", "parsed"), [
-    ("/products/BTC-USD/book=server_error", ("/products/BTC-USD/book", "server_error", None, {})),
-    ("/products/BTC-USD/book=server_error:3,status=502",
-     ("/products/BTC-USD/book", "server_error", 3, {"status": 502})),
-    ("/products/*/ticker=rate_limit,retry_after=1.5", ("/products/*/ticker", "rate_limit", None, {"retry_after": 1.5})),
-    ("/products/SOL-USD/book=missing_field:1,field=sequence",
-     ("/products/SOL-USD/book", "missing_field", 1, {"field": "sequence"})),
-])  # fmt: skip
+@pytest.mark.parametrize(
+    ("spec", "parsed"),
+    [
+        ("/products/BTC-USD/book=server_error", ("/products/BTC-USD/book", "server_error", None, {})),
+        (
+            "/products/BTC-USD/book=server_error:3,status=502",
+            ("/products/BTC-USD/book", "server_error", 3, {"status": 502}),
+        ),
+        (
+            "/products/*/ticker=rate_limit,retry_after=1.5",
+            ("/products/*/ticker", "rate_limit", None, {"retry_after": 1.5}),
+        ),
+        (
+            "/products/SOL-USD/book=missing_field:1,field=sequence",
+            ("/products/SOL-USD/book", "missing_field", 1, {"field": "sequence"}),
+        ),
+    ],
+)
 def test_cli_fault_specs_parse(spec, parsed) -> None:
     assert parse_cli_fault(spec) == parsed
 
@@ -338,8 +367,16 @@ def test_chaos_mix_covers_every_bad_day_on_every_market_data_path() -> None:
         shares = [p for fpath, _, p, _ in faults if fpath == path]
         assert sum(shares) == pytest.approx(0.05)
     kinds = {kind for _, kind, _, _ in faults}
-    assert kinds == {"rate_limit", "server_error", "delay", "reset", "malformed_json", "extra_field",
-                     "crossed_book", "negative_size"}  # fmt: skip
+    assert kinds == {
+        "rate_limit",
+        "server_error",
+        "delay",
+        "reset",
+        "malformed_json",
+        "extra_field",
+        "crossed_book",
+        "negative_size",
+    }
     retry_after = sorted({params["retry_after"] for _, kind, _, params in faults if kind == "rate_limit"})
     assert retry_after[0] < 10 < retry_after[-1]  # some within the slot, some longer than a slot
     assert {params["mode"] for _, kind, _, params in faults if kind == "malformed_json"} == {"truncate", "html"}
@@ -371,8 +408,22 @@ def _faulted(session: requests.Session, url: str, path: str) -> bool:
         data = answer.json()
     except ValueError:
         return True
-    if set(data) - {"bids", "asks", "sequence", "auction_mode", "auction", "time", "ask", "bid", "volume",
-                    "trade_id", "price", "size", "rfq_volume", "conversions_volume"}:  # fmt: skip
+    if set(data) - {
+        "bids",
+        "asks",
+        "sequence",
+        "auction_mode",
+        "auction",
+        "time",
+        "ask",
+        "bid",
+        "volume",
+        "trade_id",
+        "price",
+        "size",
+        "rfq_volume",
+        "conversions_volume",
+    }:
         return True  # schema drift
     if "bids" in data:
         (bid, bid_size, _), (ask, ask_size, _) = data["bids"][0], data["asks"][0]
@@ -385,8 +436,11 @@ def test_chaos_rate_is_the_share_of_requests_that_fault(exchange_factory, http, 
     settings = small_settings(levels_per_side=300)
     settings = dataclasses.replace(settings, exchange=dataclasses.replace(settings.exchange, read_timeout_s=1.0))
     exchange = exchange_factory(chaos=rate, seed=21, settings=settings)  # delay faults: 1 + 5 s
-    paths = [f"/products/{pid}/{endpoint}" for pid in ("BTC-USD", "ETH-USD", "ADA-USD", "SOL-USD")
-             for endpoint in ("book", "ticker")]  # fmt: skip
+    paths = [
+        f"/products/{pid}/{endpoint}"
+        for pid in ("BTC-USD", "ETH-USD", "ADA-USD", "SOL-USD")
+        for endpoint in ("book", "ticker")
+    ]
     outcomes = [_faulted(http, exchange.url, paths[i % len(paths)]) for i in range(300)]
     share = sum(outcomes) / len(outcomes)
     served = sum(f["hits"] for f in exchange.faults.list())

@@ -31,8 +31,7 @@ def test_the_limit_is_per_client_ip(exchange_factory) -> None:
     exchange = exchange_factory(rate_limit=1, burst=2)
 
     def status_from(source_ip: str) -> int:
-        connection = http.client.HTTPConnection(exchange.host, exchange.port, timeout=5,
-                                                source_address=(source_ip, 0))  # fmt: skip
+        connection = http.client.HTTPConnection(exchange.host, exchange.port, timeout=5, source_address=(source_ip, 0))
         connection.request("GET", "/products", headers={"User-Agent": "t"})
         status = connection.getresponse().status
         connection.close()

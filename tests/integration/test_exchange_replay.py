@@ -9,14 +9,20 @@ import pytest
 
 from crypto_insights.exchange.replay import ReplayError
 
-REAL_LEVEL1 = (b'{"bids":[["63217.42","0.00004377",1]],"asks":[["63217.43","0.24090999",8]],'
-               b'"sequence":130929351062,"auction_mode":false,"auction":null,"time":"2026-06-19T16:43:31.844642586Z"}')
+REAL_LEVEL1 = (
+    b'{"bids":[["63217.42","0.00004377",1]],"asks":[["63217.43","0.24090999",8]],'
+    b'"sequence":130929351062,"auction_mode":false,"auction":null,"time":"2026-06-19T16:43:31.844642586Z"}'
+)
 # level 2, spaced unlike our own output: the bytes must come back exactly as written
-LEVEL2 = (b'{"bids": [["63217.42", "0.5", 1], ["63217.4", "1.25", 3]], "asks": [["63217.43", "0.24090999", 8], '
-          b'["63218", "2", 2]], "sequence": 130929351070, "auction_mode": false, "auction": null, '
-          b'"time": "2026-06-19T16:43:41.844642586Z", "future_field": 1}')
-TICKER = (b'{"ask":"63217.43","bid":"63217.42","volume":"4918.33722403","trade_id":1040406590,'
-          b'"price":"63212.97","size":"0.00003219","time":"2026-06-19T16:43:33.739704Z","rfq_volume":"31.625279"}')
+LEVEL2 = (
+    b'{"bids": [["63217.42", "0.5", 1], ["63217.4", "1.25", 3]], "asks": [["63217.43", "0.24090999", 8], '
+    b'["63218", "2", 2]], "sequence": 130929351070, "auction_mode": false, "auction": null, '
+    b'"time": "2026-06-19T16:43:41.844642586Z", "future_field": 1}'
+)
+TICKER = (
+    b'{"ask":"63217.43","bid":"63217.42","volume":"4918.33722403","trade_id":1040406590,'
+    b'"price":"63212.97","size":"0.00003219","time":"2026-06-19T16:43:33.739704Z","rfq_volume":"31.625279"}'
+)
 
 
 @pytest.fixture

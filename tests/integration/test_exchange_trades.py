@@ -166,10 +166,17 @@ def test_pages_of_exactly_limit_and_empty_pages(traded, http) -> None:
     assert trades(http, traded, after=oldest + 3)[0][-1]["trade_id"] == oldest  # a short last page
 
 
-@pytest.mark.parametrize(("params", "text"), [
-    ({"limit": 0}, "Invalid limit"), ({"limit": 1001}, "Invalid limit"), ({"limit": -5}, "Invalid limit"),
-    ({"limit": "ten"}, "Invalid limit"), ({"after": "abc"}, "Invalid after"), ({"before": "1.5"}, "Invalid before"),
-])  # fmt: skip
+@pytest.mark.parametrize(
+    ("params", "text"),
+    [
+        ({"limit": 0}, "Invalid limit"),
+        ({"limit": 1001}, "Invalid limit"),
+        ({"limit": -5}, "Invalid limit"),
+        ({"limit": "ten"}, "Invalid limit"),
+        ({"after": "abc"}, "Invalid after"),
+        ({"before": "1.5"}, "Invalid before"),
+    ],
+)
 def test_bad_paging_parameters_are_400_with_a_message(traded, http, params, text) -> None:
     response = http.get(f"{traded.url}/products/BTC-USD/trades", params=params)
     assert response.status_code == 400 and response.json() == {"message": text}
@@ -400,9 +407,11 @@ def test_replay_serves_captured_pages_and_pages_their_prints(exchange_factory, h
     btc.mkdir()
     (btc / "book_0001.json").write_bytes(coinbase_capture_bytes("book_level1_BTC-USD.json"))
     (btc / "trades_0001.json").write_bytes(coinbase_capture_bytes("trades_BTC-USD.json"))
-    newer = (b'[{"trade_id":1040406592,"side":"sell","size":"0.1","price":"63213.00000000",'
-             b'"time":"2026-06-19T16:43:35.000001Z"},{"trade_id":1040406591,"side":"buy","size":"0.2",'
-             b'"price":"63212.99000000","time":"2026-06-19T16:43:34.000001Z"}]')  # fmt: skip
+    newer = (
+        b'[{"trade_id":1040406592,"side":"sell","size":"0.1","price":"63213.00000000",'
+        b'"time":"2026-06-19T16:43:35.000001Z"},{"trade_id":1040406591,"side":"buy","size":"0.2",'
+        b'"price":"63212.99000000","time":"2026-06-19T16:43:34.000001Z"}]'
+    )
     (btc / "trades_0002.json").write_bytes(newer)
     exchange = exchange_factory(replay_dir=tmp_path)
     url = f"{exchange.url}/products/BTC-USD/trades"
@@ -413,7 +422,10 @@ def test_replay_serves_captured_pages_and_pages_their_prints(exchange_factory, h
     older = http.get(url, params={"after": 1040406592, "limit": 2}).json()
     assert [r["trade_id"] for r in older] == [1040406591, 1040406590]
     assert [r["trade_id"] for r in http.get(url, params={"before": 1040406589}).json()] == [
-        1040406592, 1040406591, 1040406590]  # fmt: skip
+        1040406592,
+        1040406591,
+        1040406590,
+    ]
     assert [r["trade_id"] for r in exchange.trades("BTC-USD")] == list(range(1040406589, 1040406593))
     assert http.get(f"{exchange.url}/products/BTC-USD/stats").status_code == 404  # nothing captured
 

@@ -27,8 +27,18 @@ VOLUME = re.compile(r"^(0|[1-9]\d*)\.\d{8}$")  # stats volumes: 8 decimals
 RFQ_VOLUME = re.compile(r"^(0|[1-9]\d*)\.\d{6}$")  # stats RFQ volumes: 6 decimals
 TIME_ISO = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$")
 NS = 1_000_000_000
-CURRENCY_KEYS = ["id", "name", "min_size", "status", "message", "max_precision", "convertible_to", "details",
-                 "default_network", "supported_networks"]  # fmt: skip
+CURRENCY_KEYS = [
+    "id",
+    "name",
+    "min_size",
+    "status",
+    "message",
+    "max_precision",
+    "convertible_to",
+    "details",
+    "default_network",
+    "supported_networks",
+]
 
 
 class TestClock:
@@ -131,12 +141,28 @@ def test_missing_user_agent_is_400(exchange) -> None:
     connection.close()
 
 
-@pytest.mark.parametrize("path", [
-    "/products/XLM-USD", "/products/XLM-USD/book?level=2", "/products/XLM-USD/ticker", "/products/btc-usd",
-    "/products/BTC-USD/candlesticks", "/products/BTC-USD/book/extra", "/", "/times", "/products/",
-    "/products/XLM-USD/trades", "/products/XLM-USD/stats", "/products/XLM-USD/candles", "/products/BTC-USD/trades/1",
-    "/currencies/XLM", "/currencies/btc", "/currencies/", "/time/now",
-])  # fmt: skip
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/products/XLM-USD",
+        "/products/XLM-USD/book?level=2",
+        "/products/XLM-USD/ticker",
+        "/products/btc-usd",
+        "/products/BTC-USD/candlesticks",
+        "/products/BTC-USD/book/extra",
+        "/",
+        "/times",
+        "/products/",
+        "/products/XLM-USD/trades",
+        "/products/XLM-USD/stats",
+        "/products/XLM-USD/candles",
+        "/products/BTC-USD/trades/1",
+        "/currencies/XLM",
+        "/currencies/btc",
+        "/currencies/",
+        "/time/now",
+    ],
+)
 def test_unknown_product_or_path_is_404_not_found(exchange, http, path) -> None:
     response = http.get(f"{exchange.url}{path}")
     assert response.status_code == 404 and response.content == b'{"message":"NotFound"}'
@@ -273,17 +299,21 @@ def test_candles_take_a_time_range_and_refuse_what_coinbase_refuses(exchange_fac
     clock.now += 3_600 * NS
     url = f"{exchange.url}/products/ETH-USD/candles"
     start = datetime.fromtimestamp(1_790_000_000 + 600, UTC)
-    ranged = http.get(url, params={"granularity": 60, "start": start.isoformat(),
-                                   "end": (1_790_000_000 + 1_200)}).json()  # fmt: skip
+    ranged = http.get(
+        url, params={"granularity": 60, "start": start.isoformat(), "end": (1_790_000_000 + 1_200)}
+    ).json()
     assert ranged and all(1_790_000_600 <= row[0] <= 1_790_001_200 for row in ranged)
     every = http.get(url, params={"granularity": 60}).json()
     assert len(every) <= 300 and ranged == [row for row in every if 1_790_000_600 <= row[0] <= 1_790_001_200]
-    for params, text in (({"granularity": 120}, "Unsupported granularity"),
-                         ({"granularity": "hourly"}, "Unsupported granularity"),
-                         ({"granularity": 60, "start": "2026-01-01T00:00:00Z", "end": "2026-01-02T00:00:00Z"},
-                          "granularity too small for the requested time range. Count of aggregations requested "
-                          "exceeds 300"),
-                         ({"granularity": 60, "start": "yesterday"}, "Invalid start")):  # fmt: skip
+    for params, text in (
+        ({"granularity": 120}, "Unsupported granularity"),
+        ({"granularity": "hourly"}, "Unsupported granularity"),
+        (
+            {"granularity": 60, "start": "2026-01-01T00:00:00Z", "end": "2026-01-02T00:00:00Z"},
+            "granularity too small for the requested time range. Count of aggregations requested exceeds 300",
+        ),
+        ({"granularity": 60, "start": "yesterday"}, "Invalid start"),
+    ):
         response = http.get(url, params=params)
         assert response.status_code == 400 and response.json() == {"message": text}, params
 

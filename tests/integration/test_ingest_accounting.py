@@ -86,8 +86,10 @@ def test_the_gap_sweep_records_exactly_the_slots_no_window_reached(lander, wareh
     outcome = accounting(warehouse_db, start + STEP, start + 4 * STEP)
     assert outcome == {"landed": 2 * (2 * N) - 1, "bad_request": 1, "missed_slot": 2 * (2 * N)}
     assert lander.account_gaps(start + 4 * STEP) == 0  # idempotent: the watermark moved
-    missed = rows(warehouse_db, "select distinct slot_at from raw.coinbase_ingest_errors "
-                                "where error_kind = 'missed_slot' order by 1")
+    missed = rows(
+        warehouse_db,
+        "select distinct slot_at from raw.coinbase_ingest_errors where error_kind = 'missed_slot' order by 1",
+    )
     assert [m for (m,) in missed] == [start + 2 * STEP, start + 4 * STEP]
 
 
@@ -123,9 +125,22 @@ def test_a_rejected_spooled_batch_is_quarantined_and_blocks_no_fresh_slot(lander
     spool = lander.lander.spool
     # a batch the database refuses (a check constraint), and a spool file that is not a batch at all
     bad = SlotBatch(slot_at=old.isoformat(), source="simulated")
-    bad.tickers = [{"product_id": "BTC-USD", "slot_at": old.isoformat(), "source": "not-a-source", "trade_id": 1,
-                    "price": "1", "size": "1", "bid": "1", "ask": "1", "volume": "1", "exchange_time": "x",
-                    "requested_at": old.isoformat(), "received_at": old.isoformat()}]  # fmt: skip
+    bad.tickers = [
+        {
+            "product_id": "BTC-USD",
+            "slot_at": old.isoformat(),
+            "source": "not-a-source",
+            "trade_id": 1,
+            "price": "1",
+            "size": "1",
+            "bid": "1",
+            "ask": "1",
+            "volume": "1",
+            "exchange_time": "x",
+            "requested_at": old.isoformat(),
+            "received_at": old.isoformat(),
+        }
+    ]
     spool.save(bad)
     spool.folder.joinpath("00000000T000000-garbage.json").write_text("{not json")
     slot = current_slot()
@@ -133,8 +148,9 @@ def test_a_rejected_spooled_batch_is_quarantined_and_blocks_no_fresh_slot(lander
     assert (report.books, report.tickers, report.quarantined, report.replayed) == (N, N, 2, 0)
     assert spool.pending() == [] and len(spool.quarantined()) == 2
     assert all(p.with_suffix(".reason").read_text().strip() for p in spool.quarantined())
-    recorded = rows(warehouse_db, "select product_id, slot_at, endpoint, error_kind, reason "
-                                  "from raw.coinbase_ingest_errors")
+    recorded = rows(
+        warehouse_db, "select product_id, slot_at, endpoint, error_kind, reason from raw.coinbase_ingest_errors"
+    )
     assert [(p, s, e, k) for p, s, e, k, _ in recorded] == [("BTC-USD", old, "ticker", "quarantined")]
     assert "CheckViolation" in recorded[0][4]
     # and every later call lands normally

@@ -20,8 +20,10 @@ def _xcom(run_id: str, dag_id: str, task_id: str):
     conn = psycopg2.connect(**endpoint("airflow").connect_kwargs())
     try:
         with conn.cursor() as cur:
-            cur.execute("select value from xcom where dag_id = %s and run_id = %s and task_id = %s "
-                        "and key = 'return_value'", (dag_id, run_id, task_id))
+            cur.execute(
+                "select value from xcom where dag_id = %s and run_id = %s and task_id = %s and key = 'return_value'",
+                (dag_id, run_id, task_id),
+            )
             found = cur.fetchall()
     finally:
         conn.close()
@@ -48,8 +50,10 @@ def test_ingest_window_defers_and_lands_every_slot(airflow_db, exchange, warehou
     assert summary["trades"] > 0  # the tape started: each product's newest prints
     # no book or ticker failed (a trade page may meet its deadline on a loaded machine: it is fetched again later)
     assert rows(warehouse_db, "select count(*) from raw.coinbase_ingest_errors where endpoint <> 'trades'") == [(0,)]
-    landed = rows(warehouse_db, "select slot_at, count(distinct product_id) from raw.coinbase_book_snapshots "
-                                "group by 1 order by 1")
+    landed = rows(
+        warehouse_db,
+        "select slot_at, count(distinct product_id) from raw.coinbase_book_snapshots group by 1 order by 1",
+    )
     assert [c for _, c in landed] == [n] * slots
     gaps = [(b - a).total_seconds() for (a, _), (b, _) in zip(landed, landed[1:], strict=False)]
     assert gaps == [settings.ingest.slot_seconds] * (slots - 1)
@@ -111,8 +115,9 @@ def test_maintenance_dag_manages_partitions_and_daily_marts(airflow_db, exchange
     assert daily == [(len(load_settings().product_ids),)]
 
 
-def test_a_slow_request_costs_neither_other_coins_nor_later_slots(airflow_db, exchange, warehouse_db,
-                                                                   monkeypatch) -> None:
+def test_a_slow_request_costs_neither_other_coins_nor_later_slots(
+    airflow_db, exchange, warehouse_db, monkeypatch
+) -> None:
     """The slots of a window are independent: the first slot's hung book request ends at its deadline."""
     from airflow.dag_processing.dagbag import DagBag
 
@@ -131,6 +136,9 @@ def test_a_slow_request_costs_neither_other_coins_nor_later_slots(airflow_db, ex
     ]
     assert rows(warehouse_db, "select count(*) from raw.coinbase_book_snapshots") == [(n * slots - 1,)]
     # the later slots were fetched on their own boundaries, not after the hung request
-    lag = rows(warehouse_db, "select max(extract(epoch from requested_at - slot_at)) from raw.coinbase_book_snapshots "
-                             "where slot_at > %s", (first,))
+    lag = rows(
+        warehouse_db,
+        "select max(extract(epoch from requested_at - slot_at)) from raw.coinbase_book_snapshots where slot_at > %s",
+        (first,),
+    )
     assert lag[0][0] < settings.ingest.slot_seconds / 2, lag  # a hung request would have cost the whole slot

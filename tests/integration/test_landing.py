@@ -26,9 +26,13 @@ def test_one_slot_lands_every_product(lander, warehouse_db) -> None:
     slot = current_slot()
     report = lander.land(slot, now=slot)
     assert (report.books, report.tickers, report.errors, report.duplicates) == (len(PRODUCTS), len(PRODUCTS), 0, 0)
-    landed = rows(warehouse_db, "select product_id, source, jsonb_array_length(bids), jsonb_array_length(asks), "
-                                "bid_levels_total, jsonb_array_length(profile) > 0 "
-                                "from raw.coinbase_book_snapshots where slot_at = %s order by product_id", (slot,))
+    landed = rows(
+        warehouse_db,
+        "select product_id, source, jsonb_array_length(bids), jsonb_array_length(asks), "
+        "bid_levels_total, jsonb_array_length(profile) > 0 "
+        "from raw.coinbase_book_snapshots where slot_at = %s order by product_id",
+        (slot,),
+    )
     assert [r[0] for r in landed] == sorted(PRODUCTS)
     for product_id, source, bids, asks, bid_total, has_profile in landed:
         assert source == "simulated"
@@ -61,8 +65,10 @@ def test_database_down_mid_window_loses_nothing_and_duplicates_nothing(lander, w
     third = lander.land(first + timedelta(seconds=20), now=first + timedelta(seconds=20))
     assert third.replayed == 1 and third.books == len(PRODUCTS)
     assert lander.lander.spool.pending() == []
-    counts = rows(warehouse_db, "select slot_at, count(*), count(distinct product_id) "
-                                "from raw.coinbase_book_snapshots group by 1 order by 1")
+    counts = rows(
+        warehouse_db,
+        "select slot_at, count(*), count(distinct product_id) from raw.coinbase_book_snapshots group by 1 order by 1",
+    )
     assert [(c, d) for _, c, d in counts] == [(len(PRODUCTS), len(PRODUCTS))] * 3
 
 
@@ -76,8 +82,11 @@ def test_a_late_slot_is_a_recorded_gap_not_invented_data(lander, warehouse_db) -
 
 
 def _errors(db: str, slot) -> dict[tuple[str, str], tuple[str, str]]:
-    found = rows(db, "select product_id, endpoint, error_kind, reason from raw.coinbase_ingest_errors "
-                     "where slot_at = %s", (slot,))
+    found = rows(
+        db,
+        "select product_id, endpoint, error_kind, reason from raw.coinbase_ingest_errors where slot_at = %s",
+        (slot,),
+    )
     return {(p, e): (k, r) for p, e, k, r in found}
 
 
@@ -109,8 +118,10 @@ def test_unknown_fields_land_in_rescued_data(lander, warehouse_db, exchange) -> 
     book = rows(warehouse_db, "select _rescued_data from raw.coinbase_book_snapshots where product_id='BTC-USD'")
     ticker = rows(warehouse_db, "select _rescued_data from raw.coinbase_tickers where product_id='BTC-USD'")
     assert book[0][0] and ticker[0][0]
-    others = rows(warehouse_db, "select count(*) from raw.coinbase_book_snapshots "
-                                "where product_id <> 'BTC-USD' and _rescued_data is not null")
+    others = rows(
+        warehouse_db,
+        "select count(*) from raw.coinbase_book_snapshots where product_id <> 'BTC-USD' and _rescued_data is not null",
+    )
     assert others == [(0,)]
 
 
@@ -138,8 +149,11 @@ def test_crossed_and_negative_books_are_landed_as_received_for_dbt_to_judge(land
     lander.land(slot, now=slot)
     crossed = rows(warehouse_db, "select product_id from raw.coinbase_book_snapshots where is_crossed")
     assert crossed == [("BTC-USD",)]
-    excluded = rows(warehouse_db, "select bid_levels_excluded + ask_levels_excluded, bids::text || asks::text "
-                                  "from raw.coinbase_book_snapshots where product_id = 'ETH-USD'")
+    excluded = rows(
+        warehouse_db,
+        "select bid_levels_excluded + ask_levels_excluded, bids::text || asks::text "
+        "from raw.coinbase_book_snapshots where product_id = 'ETH-USD'",
+    )
     count, levels = excluded[0]
     assert count > 0 and '"-' in levels  # negative sizes kept verbatim, excluded from the exact totals
 

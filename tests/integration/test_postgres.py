@@ -94,7 +94,8 @@ def test_reader_statements_time_out(pg: EmbeddedPostgres, warehouse_db: str, mon
 def test_reader_connections_are_limited(warehouse_db: str) -> None:
     """At most READER_CONNECTION_LIMIT reader sessions at once: one more is refused, other roles still connect."""
     assert query("admin", "postgres", "select rolconnlimit from pg_roles where rolname = 'crypto_reader'") == [
-        (READER_CONNECTION_LIMIT,)]
+        (READER_CONNECTION_LIMIT,)
+    ]
     kwargs = endpoint("reader", warehouse_db).connect_kwargs()
     held = [psycopg2.connect(**kwargs) for _ in range(READER_CONNECTION_LIMIT)]
     try:

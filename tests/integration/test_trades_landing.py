@@ -31,8 +31,9 @@ def two_coins(tmp_path) -> str:
     return str(path)
 
 
-def test_a_ten_minute_outage_loses_no_print_and_lands_none_twice(exchange_factory, warehouse_db, two_coins,
-                                                                 monkeypatch) -> None:
+def test_a_ten_minute_outage_loses_no_print_and_lands_none_twice(
+    exchange_factory, warehouse_db, two_coins, monkeypatch
+) -> None:
     clock = TestClock(time.time_ns() - 700 * NS)  # the exchange's clock ends near now: within the backfill horizon
     exchange = exchange_factory(settings=small_settings(1_500, PRODUCTS), clock=clock)
     monkeypatch.setenv("COINBASE_API_URL", exchange.url)
@@ -57,8 +58,14 @@ def test_a_ten_minute_outage_loses_no_print_and_lands_none_twice(exchange_factor
         assert len(reports) > 1, "the backfill should take more than one slot at a budget of 2 pages"
         for pid in PRODUCTS:
             made = [t["trade_id"] for t in exchange.trades(pid, after_id=start[pid] - 1)]
-            landed = [r[0] for r in rows(warehouse_db, "select trade_id from raw.coinbase_trades "
-                                                        "where product_id = %s order by trade_id", (pid,))]
+            landed = [
+                r[0]
+                for r in rows(
+                    warehouse_db,
+                    "select trade_id from raw.coinbase_trades where product_id = %s order by trade_id",
+                    (pid,),
+                )
+            ]
             assert len(made) > 1000, f"{pid}: the outage should need paging back ({len(made)} prints)"
             assert landed == made, f"{pid}: {len(landed)} landed vs {len(made)} made"
         errors = rows(warehouse_db, "select error_kind from raw.coinbase_ingest_errors where endpoint = 'trades'")

@@ -20,16 +20,25 @@ from crypto_insights.coinbase.trades import MAX_LIMIT
 from crypto_insights.paths import DEFAULT_CONFIG_PATH
 
 PRODUCT = "BTC-USD"
-TICKER = (b'{"ask":"63217.43","bid":"63217.42","volume":"4918.33722403","trade_id":1040406590,'
-          b'"price":"63212.97","size":"0.00003219","time":"2026-06-19T16:43:33.739704Z"}')  # fmt: skip
+TICKER = (
+    b'{"ask":"63217.43","bid":"63217.42","volume":"4918.33722403","trade_id":1040406590,'
+    b'"price":"63212.97","size":"0.00003219","time":"2026-06-19T16:43:33.739704Z"}'
+)
 
 
 def prints(newest: int, oldest: int) -> list[dict]:
     """Well-formed prints `newest`..`oldest` (newest first), made in the last minutes (inside the backfill horizon)."""
     now = datetime.now(UTC)
-    return [{"trade_id": i, "side": "sell" if i % 2 else "buy", "size": "0.01", "price": f"{63000 + i % 7}.00",
-             "time": (now - timedelta(milliseconds=10 * (newest - i))).isoformat().replace("+00:00", "Z")}
-            for i in range(newest, oldest - 1, -1)]  # fmt: skip
+    return [
+        {
+            "trade_id": i,
+            "side": "sell" if i % 2 else "buy",
+            "size": "0.01",
+            "price": f"{63000 + i % 7}.00",
+            "time": (now - timedelta(milliseconds=10 * (newest - i))).isoformat().replace("+00:00", "Z"),
+        }
+        for i in range(newest, oldest - 1, -1)
+    ]
 
 
 @pytest.fixture
@@ -76,8 +85,11 @@ def landed_ids(db: str) -> list[int]:
 
 
 def trade_errors(db: str) -> list[tuple]:
-    return rows(db, "select error_kind, first_trade_id, last_trade_id from raw.coinbase_ingest_errors "
-                    "where endpoint = 'trades' order by slot_at, first_trade_id")  # fmt: skip
+    return rows(
+        db,
+        "select error_kind, first_trade_id, last_trade_id from raw.coinbase_ingest_errors "
+        "where endpoint = 'trades' order by slot_at, first_trade_id",
+    )
 
 
 def open_gaps(db: str) -> list[tuple]:
@@ -127,8 +139,7 @@ def test_a_print_repeated_within_a_page_is_landed_once(tape, warehouse_db) -> No
 def test_a_broken_page_is_recorded_and_its_prints_land_with_the_next_page(tape, warehouse_db) -> None:
     no_id = prints(140, 121)
     del no_id[3]["trade_id"]
-    land = tape(prints(120, 101), no_id, b'[{"trade_id": 161, "time": "2026-', prints(170, 131),
-                backfill_pages=1)  # fmt: skip
+    land = tape(prints(120, 101), no_id, b'[{"trade_id": 161, "time": "2026-', prints(170, 131), backfill_pages=1)
     assert land().trades == 20
     for _ in range(2):  # a print without an id, then a body cut short: nothing of either page is landed
         assert land().trades == 0
@@ -154,8 +165,10 @@ def test_each_run_of_ids_a_page_skips_is_its_own_record_in_the_same_slot(tape, w
     holed = [p for p in prints(150, 121) if p["trade_id"] not in (135, 140, 141)]
     land = tape(prints(120, 101), holed)
     assert [land().trades for _ in range(2)] == [20, 27]
-    assert trade_errors(warehouse_db) == [("trades_gap_unrecoverable", 135, 135),
-                                          ("trades_gap_unrecoverable", 140, 141)]  # fmt: skip
+    assert trade_errors(warehouse_db) == [
+        ("trades_gap_unrecoverable", 135, 135),
+        ("trades_gap_unrecoverable", 140, 141),
+    ]
     landed = set(landed_ids(warehouse_db))
     given_up = {135, 140, 141}
     assert landed | given_up == set(range(101, 151)) and not landed & given_up  # each id landed or recorded

@@ -37,20 +37,22 @@ def pytest_configure(config: pytest.Config) -> None:
     bootstrap(endpoint("admin"), state.passwords)
     airflow_home = home / "airflow"
     airflow_home.mkdir()
-    os.environ.update({
-        "AIRFLOW_HOME": str(airflow_home),
-        "AIRFLOW__CORE__DAGS_FOLDER": str(DAGS_DIR),
-        "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
-        "AIRFLOW__CORE__UNIT_TEST_MODE": "False",
-        "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": endpoint("airflow").url("postgresql+psycopg2"),
-        "AIRFLOW__CORE__EXECUTOR": "LocalExecutor",
-        "AIRFLOW__COSMOS__ENABLE_TELEMETRY": "False",
-        "AIRFLOW_CONN_CRYPTO_WAREHOUSE": endpoint("loader").url(),
-        "AIRFLOW_CONN_CRYPTO_TRANSFORM": endpoint("transform").url(),
-        "DO_NOT_TRACK": "1",
-        "SCARF_ANALYTICS": "false",
-        "XDG_RUNTIME_DIR": str(home),
-    })  # fmt: skip
+    os.environ.update(
+        {
+            "AIRFLOW_HOME": str(airflow_home),
+            "AIRFLOW__CORE__DAGS_FOLDER": str(DAGS_DIR),
+            "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
+            "AIRFLOW__CORE__UNIT_TEST_MODE": "False",
+            "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": endpoint("airflow").url("postgresql+psycopg2"),
+            "AIRFLOW__CORE__EXECUTOR": "LocalExecutor",
+            "AIRFLOW__COSMOS__ENABLE_TELEMETRY": "False",
+            "AIRFLOW_CONN_CRYPTO_WAREHOUSE": endpoint("loader").url(),
+            "AIRFLOW_CONN_CRYPTO_TRANSFORM": endpoint("transform").url(),
+            "DO_NOT_TRACK": "1",
+            "SCARF_ANALYTICS": "false",
+            "XDG_RUNTIME_DIR": str(home),
+        }
+    )
     _SESSION.update(home=home, server=server)
 
 

@@ -107,8 +107,12 @@ def test_book_carries_call_metadata() -> None:
     meta = CallMeta("http://x/products/BTC-USD/book?level=1", 200, 3, at, at, len(BOOK_LEVEL1_BTC))
     book = parse_book("BTC-USD", json.loads(BOOK_LEVEL1_BTC), meta, BOOK_LEVEL1_BTC)
     assert (book.requested_at, book.received_at, book.attempts, book.body_bytes, book.url) == (
-        at, at, 3, len(BOOK_LEVEL1_BTC), meta.url
-    )  # fmt: skip
+        at,
+        at,
+        3,
+        len(BOOK_LEVEL1_BTC),
+        meta.url,
+    )
 
 
 @pytest.mark.parametrize("missing", ["bids", "asks", "sequence", "time"])
@@ -159,8 +163,12 @@ def test_book_that_is_not_an_object(payload: Any) -> None:
 def test_ticker_keeps_strings_and_converts_exactly() -> None:
     ticker = parse_ticker("BTC-USD", json.loads(TICKER_BTC))
     assert (ticker.price, ticker.size, ticker.bid, ticker.ask, ticker.volume) == (
-        "63212.97", "0.00003219", "63217.42", "63217.43", "4918.33722403"
-    )  # fmt: skip
+        "63212.97",
+        "0.00003219",
+        "63217.42",
+        "63217.43",
+        "4918.33722403",
+    )
     assert ticker.trade_id == 1040406590 and type(ticker.trade_id) is int
     assert ticker.time == "2026-06-19T16:43:33.739704Z"
     assert ticker.rfq_volume == "31.625279" and ticker.conversions_volume is None
@@ -190,9 +198,17 @@ def test_ticker_missing_required_field_is_named(missing: str) -> None:
 
 @pytest.mark.parametrize(
     ("field", "value"),
-    [("price", 63212.97), ("price", "abc"), ("bid", None), ("size", "NaN"), ("trade_id", "1040406590"),
-     ("trade_id", False), ("time", None), ("rfq_volume", 31.6)],
-)  # fmt: skip
+    [
+        ("price", 63212.97),
+        ("price", "abc"),
+        ("bid", None),
+        ("size", "NaN"),
+        ("trade_id", "1040406590"),
+        ("trade_id", False),
+        ("time", None),
+        ("rfq_volume", 31.6),
+    ],
+)
 def test_ticker_mistyped_field_is_named(field: str, value: Any) -> None:
     with pytest.raises(InvalidPayload) as caught:
         parse_ticker("BTC-USD", ticker_payload(**{field: value}))

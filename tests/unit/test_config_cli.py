@@ -21,8 +21,9 @@ def check(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str
     return status, out, err
 
 
-def test_prints_the_effective_config_which_loads_back_the_same(tmp_path: Path, capsys: pytest.CaptureFixture[str],
-                                                               monkeypatch: pytest.MonkeyPatch) -> None:
+def test_prints_the_effective_config_which_loads_back_the_same(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("COINBASE_API_URL", "http://127.0.0.1:8765/")
     status, out, err = check(capsys)
     assert (status, err) == (0, "")
@@ -36,8 +37,9 @@ def test_prints_the_effective_config_which_loads_back_the_same(tmp_path: Path, c
     assert dataclasses.replace(load_settings(printed), path=DEFAULT_CONFIG_PATH) == load_settings()
 
 
-def test_defaults_are_filled_in_and_the_webhook_secret_is_left_out(tmp_path: Path, capsys: pytest.CaptureFixture[str],
-                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+def test_defaults_are_filled_in_and_the_webhook_secret_is_left_out(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
     data = yaml.safe_load(DEFAULT_CONFIG_PATH.read_text())
     data["symbols"] = {"BTC-USD": {k: v for k, v in data["symbols"]["BTC-USD"].items() if k != "simulated"}}
     path = tmp_path / "btc.yaml"
@@ -55,12 +57,17 @@ def test_a_bad_config_is_one_line_and_exit_status_2(tmp_path: Path, capsys: pyte
     path.write_text(DEFAULT_CONFIG_PATH.read_text().replace("levels_per_side: 8000", "levels_per_sid: 8000"))
     status, out, err = check(capsys, "--config", str(path))
     assert (status, out) == (2, "")
-    assert err == (f"configuration error: {path}: `symbols.SOL-USD.simulated.levels_per_sid` is not a known key; "
-                   "did you mean `levels_per_side`?\n")
+    assert err == (
+        f"configuration error: {path}: `symbols.SOL-USD.simulated.levels_per_sid` is not a known key; "
+        "did you mean `levels_per_side`?\n"
+    )
 
 
 def test_the_installed_command_runs_it(tmp_path: Path) -> None:
-    result = subprocess.run([sys.executable, "-m", "crypto_insights.cli", "config", "check", "--config",
-                             str(tmp_path / "nope.yaml")], capture_output=True, text=True)  # fmt: skip
+    result = subprocess.run(
+        [sys.executable, "-m", "crypto_insights.cli", "config", "check", "--config", str(tmp_path / "nope.yaml")],
+        capture_output=True,
+        text=True,
+    )
     assert result.returncode == 2 and result.stdout == ""
     assert result.stderr.count("\n") == 1 and "configuration file not found" in result.stderr

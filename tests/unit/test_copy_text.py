@@ -20,8 +20,11 @@ def test_error_kind_names_the_rule() -> None:
 
 def test_spool_round_trip_keeps_the_batch(tmp_path) -> None:
     spool = Spool(tmp_path / "spool")
-    batch = SlotBatch(slot_at="2026-11-25T12:00:10+00:00", source="simulated",
-                      books=[{"product_id": "BTC-USD", "bids": [["77500.01", "0.5", 2]]}])
+    batch = SlotBatch(
+        slot_at="2026-11-25T12:00:10+00:00",
+        source="simulated",
+        books=[{"product_id": "BTC-USD", "bids": [["77500.01", "0.5", 2]]}],
+    )
     path = spool.save(batch)
     assert spool.pending() == [path]
     assert Spool.load(path) == batch

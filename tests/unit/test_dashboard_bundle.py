@@ -64,8 +64,11 @@ def test_one_dashboard_per_coin_with_every_chart_refreshing_every_30_s(rendered)
         dashboard = _load(rendered, f"dashboards/{ref.product_id}_order_book.yaml")
         assert dashboard["metadata"]["refresh_frequency"] == 30
         assert dashboard["uuid"] == ref.uuid == asset_uuid("dashboard", ref.product_id, "order_book")
-        charts = [node["meta"] for node in dashboard["position"].values()
-                  if isinstance(node, dict) and node.get("type") == "CHART"]
+        charts = [
+            node["meta"]
+            for node in dashboard["position"].values()
+            if isinstance(node, dict) and node.get("type") == "CHART"
+        ]
         assert sorted(c["uuid"] for c in charts) == sorted(asset_uuid("chart", ref.product_id, k) for k in CHART_KEYS)
         assert {c["chartId"] for c in charts} == {0}, "numeric ids are the importer's to assign"
         assert dashboard["slug"] == ref.product_id.lower()
@@ -94,8 +97,9 @@ def test_each_chart_queries_only_its_own_coin(rendered) -> None:
         for key in CHART_KEYS:
             chart = _load(rendered, f"charts/{symbol.product_id}/{key}.yaml")
             filters = chart["params"]["adhoc_filters"]
-            assert {"subject": "product_id", "operator": "==", "comparator": symbol.product_id}.items() <= \
-                filters[0].items(), key
+            assert {"subject": "product_id", "operator": "==", "comparator": symbol.product_id}.items() <= filters[
+                0
+            ].items(), key
 
 
 def test_band_and_order_size_columns_follow_the_config(rendered) -> None:
@@ -131,8 +135,9 @@ def test_the_zip_is_what_superset_reads(rendered) -> None:
 
 def test_a_layout_places_every_chart_exactly_once() -> None:
     charts = {"a": ("u1", "A"), "b": ("u2", "B")}
-    assert [[c.key for c in row] for row in chart_rows([{"height": 10, "charts": [["a", 6], ["b", 6]]}], charts, "t")] \
-        == [["a", "b"]]
+    assert [
+        [c.key for c in row] for row in chart_rows([{"height": 10, "charts": [["a", 6], ["b", 6]]}], charts, "t")
+    ] == [["a", "b"]]
     for layout, message in (
         ([{"height": 10, "charts": [["a", 6]]}], "not placed"),
         ([{"height": 10, "charts": [["a", 6], ["b", 6], ["a", 1]]}], "placed twice"),
@@ -212,8 +217,13 @@ def test_trade_datasets_are_plain_marts_and_their_metrics_use_their_columns(rend
         assert (dataset["table_name"], dataset["sql"]) == (key, None), "a physical dataset: the mart as it is"
         columns = {c["column_name"] for c in dataset["columns"]}
         for metric in dataset["metrics"]:
-            used = set(re.findall(r"[a-z_0-9]+", metric["expression"].lower())) - {"sum", "avg", "max", "nullif",
-                                                                                "count"}  # fmt: skip
+            used = set(re.findall(r"[a-z_0-9]+", metric["expression"].lower())) - {
+                "sum",
+                "avg",
+                "max",
+                "nullif",
+                "count",
+            }
             assert used - {"0"} <= columns, (key, metric["metric_name"], used - columns)
 
 
@@ -232,8 +242,11 @@ def test_vwap_means_the_trade_vwap_and_the_book_keeps_its_depth_weighted_name(re
 
 def test_order_flow_sits_beside_the_book_imbalance(rendered) -> None:
     dashboard = _load(rendered, "dashboards/BTC-USD_order_book.yaml")
-    rows = [node["children"] for node in dashboard["position"].values()
-            if isinstance(node, dict) and node.get("type") == "ROW"]  # fmt: skip
+    rows = [
+        node["children"]
+        for node in dashboard["position"].values()
+        if isinstance(node, dict) and node.get("type") == "ROW"
+    ]
     assert ["CHART-intent", "CHART-order-flow"] in rows
     colors = dashboard["metadata"]["label_colors"]
     assert colors["taker_buy_volume_usd"] == colors["buy"] and colors["taker_sell_vwap"] == colors["sell"]

@@ -19,7 +19,9 @@ def test_every_configured_symbol_and_kpi_setting_reaches_dbt() -> None:
     assert [p["product_id"] for p in value["products"]] == list(settings.product_ids)
     btc = next(p for p in value["products"] if p["product_id"] == "BTC-USD")
     assert (Decimal(btc["price_min"]), Decimal(btc["whale_floor_usd"])) == (
-        settings.symbol("BTC-USD").price_min, settings.symbol("BTC-USD").whale_floor_usd)
+        settings.symbol("BTC-USD").price_min,
+        settings.symbol("BTC-USD").whale_floor_usd,
+    )
     assert Decimal(value["intent_threshold"]) == settings.kpis.intent_threshold
     assert [Decimal(b["pct"]) for b in value["bands"]] == list(settings.kpis.bands_pct)
     assert [Decimal(s["usd"]) for s in value["slippage"]] == list(settings.kpis.slippage_usd)
@@ -30,20 +32,28 @@ def test_the_trade_settings_reach_dbt_exactly() -> None:
     settings = load_settings()
     value = dbt_vars(settings)
     assert {p["product_id"]: Decimal(p["whale_trade_floor_usd"]) for p in value["products"]} == {
-        s.product_id: s.whale_trade_floor_usd for s in settings.symbols}
+        s.product_id: s.whale_trade_floor_usd for s in settings.symbols
+    }
     assert (Decimal(value["whale_trade_k"]), value["whale_trade_lookback_minutes"]) == (
-        settings.kpis.whale_trade_k, settings.kpis.whale_trade_lookback_minutes)
+        settings.kpis.whale_trade_k,
+        settings.kpis.whale_trade_lookback_minutes,
+    )
     assert Decimal(value["trade_mid_warn_pct"]) == settings.kpis.trade_mid_warn_pct
     assert value["trades_backfill_hours"] == settings.ingest.trades_backfill_hours
-    odd = dataclasses.replace(settings, kpis=dataclasses.replace(settings.kpis, whale_trade_k=Decimal("12.50"),
-                                                                 trade_mid_warn_pct=Decimal("0.50")))
+    odd = dataclasses.replace(
+        settings,
+        kpis=dataclasses.replace(settings.kpis, whale_trade_k=Decimal("12.50"), trade_mid_warn_pct=Decimal("0.50")),
+    )
     assert (dbt_vars(odd)["whale_trade_k"], dbt_vars(odd)["trade_mid_warn_pct"]) == ("12.5", "0.5")  # exact text
 
 
 def test_the_whale_trade_lookback_must_be_whole_windows() -> None:
     settings = load_settings()
-    odd = dataclasses.replace(settings, ingest=dataclasses.replace(settings.ingest, window_seconds=45),
-                              kpis=dataclasses.replace(settings.kpis, whale_trade_lookback_minutes=1))
+    odd = dataclasses.replace(
+        settings,
+        ingest=dataclasses.replace(settings.ingest, window_seconds=45),
+        kpis=dataclasses.replace(settings.kpis, whale_trade_lookback_minutes=1),
+    )
     with pytest.raises(ConfigError, match=r"whale_trade_lookback_minutes \(1 min\) must be a whole number"):
         dbt_vars(odd)
 
@@ -51,12 +61,18 @@ def test_the_whale_trade_lookback_must_be_whole_windows() -> None:
 def test_bands_are_whole_buckets_with_bps_labels() -> None:
     value = dbt_vars(load_settings())
     assert [(b["label"], b["buckets"]) for b in value["bands"]] == [
-        ("10bps", 2), ("50bps", 10), ("100bps", 20), ("200bps", 40)]
+        ("10bps", 2),
+        ("50bps", 10),
+        ("100bps", 20),
+        ("200bps", 40),
+    ]
     assert value["profile_buckets"] == 100
 
 
-@pytest.mark.parametrize(("usd", "label"), [("10000", "10k"), ("100000", "100k"), ("1000000", "1m"),
-                                            ("2500", "2_5k"), ("250", "250"), ("1500000", "1_5m")])
+@pytest.mark.parametrize(
+    ("usd", "label"),
+    [("10000", "10k"), ("100000", "100k"), ("1000000", "1m"), ("2500", "2_5k"), ("250", "250"), ("1500000", "1_5m")],
+)
 def test_order_size_labels(usd: str, label: str) -> None:
     assert usd_label(Decimal(usd)) == label
 

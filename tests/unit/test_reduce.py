@@ -110,9 +110,11 @@ def test_a_crossed_book_is_flagged_and_each_level_bucketed_by_its_own_distance()
     book = reduce([["101", "1", 1], ["99", "1", 1]], [["100", "2", 1], ["102", "1", 1]])
     assert book.is_crossed and book.mid == D("100.5")
     assert buckets(book) == [
-        ("bid", 9, D(1), D(101), 1), ("bid", 29, D(1), D(99), 1),
-        ("ask", 9, D(2), D(200), 1), ("ask", 29, D(1), D(102), 1),
-    ]  # fmt: skip
+        ("bid", 9, D(1), D(101), 1),
+        ("bid", 29, D(1), D(99), 1),
+        ("ask", 9, D(2), D(200), 1),
+        ("ask", 29, D(1), D(102), 1),
+    ]
 
 
 def test_a_locked_book_counts_as_crossed() -> None:

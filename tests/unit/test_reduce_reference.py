@@ -70,8 +70,17 @@ def reference(bids, asks, *, top: int, band_pct: Decimal, bps: int) -> dict:
     return out
 
 
-def random_book(rng: random.Random, levels: int, *, crossed: bool, on_edges: float, bad: float, bps: int,
-                shuffle: bool, plain: bool = True) -> tuple[list, list]:  # fmt: skip
+def random_book(
+    rng: random.Random,
+    levels: int,
+    *,
+    crossed: bool,
+    on_edges: float,
+    bad: float,
+    bps: int,
+    shuffle: bool,
+    plain: bool = True,
+) -> tuple[list, list]:
     """A book around a random mid: 0.01 ticks, sparse levels, heavy-tailed sizes, optionally many prices exactly on
     (or one 1e-8 off) bucket edges, bad rows, duplicate prices, written plainly or in other valid forms."""
     with localcontext(EXACT):
@@ -109,8 +118,15 @@ def _random_book(rng, levels, crossed, on_edges, bad, bps, shuffle, plain):
         text_rows = []
         for price, orders in rows:
             size = D(int(rng.paretovariate(1.2) * 10**6)) / 10 ** rng.randint(0, 8)
-            text_rows.append([format(price, "f"), format(size, "f") if plain else rng.choice(
-                [str(size), f" {size} ", f"+{size}", format(size * 1000, "f") + "e-3"]), orders])  # fmt: skip
+            text_rows.append(
+                [
+                    format(price, "f"),
+                    format(size, "f")
+                    if plain
+                    else rng.choice([str(size), f" {size} ", f"+{size}", format(size * 1000, "f") + "e-3"]),
+                    orders,
+                ]
+            )
         for _ in range(int(len(text_rows) * bad)):
             row = rng.choice(text_rows)
             row[rng.randint(0, 1)] = rng.choice(BAD_TEXTS)
@@ -146,8 +162,9 @@ def test_matches_the_reference_on_random_books(crossed, on_edges, bad, shuffle, 
     rng = random.Random(f"{seed}:{crossed}:{on_edges}:{bad}:{shuffle}:{plain}")
     bps = rng.choice([5, 5, 1, 10, 7])
     band_pct = rng.choice([D(5), D(2), D("0.5"), D("0.12"), D(0)])
-    bids, asks = random_book(rng, rng.choice([0, 5, 300]), crossed=crossed, on_edges=on_edges, bad=bad, bps=bps,
-                             shuffle=shuffle, plain=plain)  # fmt: skip
+    bids, asks = random_book(
+        rng, rng.choice([0, 5, 300]), crossed=crossed, on_edges=on_edges, bad=bad, bps=bps, shuffle=shuffle, plain=plain
+    )
     check(bids, asks, top=rng.choice([0, 3, 100]), band_pct=band_pct, bps=bps)
 
 

@@ -39,8 +39,9 @@ def dbt_profile() -> ProfileConfig:
     )
 
 
-def dbt_operator_kwargs(lookback_minutes: int = DEFAULT_LOOKBACK_MINUTES, *extra_flags: str,
-                        cache: str = "models") -> dict[str, Any]:
+def dbt_operator_kwargs(
+    lookback_minutes: int = DEFAULT_LOOKBACK_MINUTES, *extra_flags: str, cache: str = "models"
+) -> dict[str, Any]:
     """Keyword arguments shared by the Cosmos dbt operators; the vars are exactly what `crypto-insights dbt` passes.
 
     `cache` names the operator's partial-parse cache: operators that may run at the same time (the micro-batch and

@@ -86,13 +86,18 @@ class PipelineAlertNotifier(BaseNotifier):
     def _email(self, alert: Alert, to: list[str], context: Any) -> None:
         from airflow.providers.smtp.notifications.smtp import SmtpNotifier
 
-        rows = "".join(f"<tr><th align='left'>{html.escape(str(k))}</th><td><pre>{html.escape(str(v))}</pre></td></tr>"
-                       for k, v in alert.details.items())  # fmt: skip
-        body = (f"<p><b>{html.escape(alert.title)}</b> ({alert.status}, {alert.severity})</p>"
-                f"<p>{html.escape(alert.summary)}</p><table>{rows}</table>"
-                f"<p><small>crypto-insights, {alert.at.isoformat(timespec='seconds')}</small></p>")  # fmt: skip
-        email = SmtpNotifier(to=to, subject=f"crypto-insights {alert.headline}"[:200], html_content=body,
-                             smtp_conn_id=self.smtp_conn_id)  # fmt: skip
+        rows = "".join(
+            f"<tr><th align='left'>{html.escape(str(k))}</th><td><pre>{html.escape(str(v))}</pre></td></tr>"
+            for k, v in alert.details.items()
+        )
+        body = (
+            f"<p><b>{html.escape(alert.title)}</b> ({alert.status}, {alert.severity})</p>"
+            f"<p>{html.escape(alert.summary)}</p><table>{rows}</table>"
+            f"<p><small>crypto-insights, {alert.at.isoformat(timespec='seconds')}</small></p>"
+        )
+        email = SmtpNotifier(
+            to=to, subject=f"crypto-insights {alert.headline}"[:200], html_content=body, smtp_conn_id=self.smtp_conn_id
+        )
         email.notify(dict(context or {}))
 
 
@@ -118,10 +123,16 @@ class TaskFailureNotifier(BaseNotifier):
     template_fields = ("title",)
 
     def __init__(
-        self, *, alert_key: str | None = None, title: str | None = None, severity: Severity = "error",
-        warehouse_conn_id: str = WAREHOUSE_CONN_ID, smtp_conn_id: str = SMTP_CONN_ID,
-        config_path: str | None = None, **kwargs: Any,
-    ) -> None:  # fmt: skip
+        self,
+        *,
+        alert_key: str | None = None,
+        title: str | None = None,
+        severity: Severity = "error",
+        warehouse_conn_id: str = WAREHOUSE_CONN_ID,
+        smtp_conn_id: str = SMTP_CONN_ID,
+        config_path: str | None = None,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(**kwargs)
         self.alert_key = alert_key
         self.title = title
@@ -138,16 +149,21 @@ class TaskFailureNotifier(BaseNotifier):
         error = f"{type(exception).__name__}: {exception}" if exception else "no exception recorded"
         first_line = next((line for line in error.splitlines() if line.strip()), error)
         details = {
-            "dag_id": dag_id, "task_id": task_id, "run_id": context.get("run_id") or getattr(ti, "run_id", None),
-            "try_number": getattr(ti, "try_number", None), "log_url": getattr(ti, "log_url", None),
+            "dag_id": dag_id,
+            "task_id": task_id,
+            "run_id": context.get("run_id") or getattr(ti, "run_id", None),
+            "try_number": getattr(ti, "try_number", None),
+            "log_url": getattr(ti, "log_url", None),
             "exception": error[:MAX_EXCEPTION_CHARS],
-        }  # fmt: skip
+        }
         return Alert(
-            key=self.alert_key or f"task_failed:{dag_id}.{task_id}", status="firing", severity=self.severity,
+            key=self.alert_key or f"task_failed:{dag_id}.{task_id}",
+            status="firing",
+            severity=self.severity,
             title=self.title or f"{dag_id}: task {task_id} failed",
             summary=f"run {details['run_id']}, try {details['try_number']}: {first_line}"[:MAX_SUMMARY_CHARS],
             details={k: v for k, v in details.items() if v is not None},
-        )  # fmt: skip
+        )
 
     def notify(self, context: Any) -> None:
         alert = self.alert_from(context)
@@ -167,8 +183,12 @@ class TaskFailureNotifier(BaseNotifier):
         except Exception as exc:
             if attempted:  # told already, or the channels failed: the state rolled back, nothing to add
                 raise
-            self.log.warning("alert state unavailable (%s: %s): sending %s without the once-per-incident check",
-                             type(exc).__name__, exc, alert.key)  # fmt: skip
+            self.log.warning(
+                "alert state unavailable (%s: %s): sending %s without the once-per-incident check",
+                type(exc).__name__,
+                exc,
+                alert.key,
+            )
             deliver(alert)
 
     def _open_incident(self, alert: Alert, deliver: Callable[[Alert], None]) -> None:

@@ -55,13 +55,15 @@ class CoinbaseLandWindowOperator(BaseOperator):
         self.log.info("landing %d slots from %s for %s", count, first.isoformat(), ", ".join(settings.product_ids))
         self.defer(
             trigger=CoinbaseSnapshotTrigger(
-                first_slot=first.isoformat(), slot_count=count,
-                warehouse_conn_id=self.warehouse_conn_id, config_path=self.config_path,
+                first_slot=first.isoformat(),
+                slot_count=count,
+                warehouse_conn_id=self.warehouse_conn_id,
+                config_path=self.config_path,
             ),
             method_name="execute_complete",
             # the window itself, plus the worst case of retries on the last slot
             timeout=timedelta(seconds=(first - datetime.now(UTC)).total_seconds() + count * slot_seconds + 300),
-        )  # fmt: skip
+        )
 
     def execute_complete(self, context: Any, event: dict[str, Any]) -> dict[str, Any]:
         reports = event.get("reports", [])
@@ -75,8 +77,11 @@ class CoinbaseLandWindowOperator(BaseOperator):
                 self.log.warning("%s %s", r["slot_at"], failure)
         self.log.info("window landed: %s", totals)
         if totals["quarantined"]:
-            self.log.error("%d batch(es) rejected by the warehouse were quarantined and recorded as `quarantined` "
-                           "(see the spool's quarantine folder)", totals["quarantined"])  # fmt: skip
+            self.log.error(
+                "%d batch(es) rejected by the warehouse were quarantined and recorded as `quarantined` "
+                "(see the spool's quarantine folder)",
+                totals["quarantined"],
+            )
         if spooled:
             raise AirflowException(
                 f"the warehouse was unreachable: slots {', '.join(spooled)} are kept in the spool and land "

@@ -57,8 +57,7 @@ class CoinbaseSnapshotTrigger(BaseTrigger):
         from crypto_insights.landing.window import WindowLander
 
         try:
-            lander = await asyncio.to_thread(WindowLander.from_airflow_conn, await self._connection(),
-                                             self.config_path)  # fmt: skip
+            lander = await asyncio.to_thread(WindowLander.from_airflow_conn, await self._connection(), self.config_path)
         except Exception as exc:  # reported to the operator, which fails the task with this message
             yield TriggerEvent({"status": "error", "message": f"{type(exc).__name__}: {exc}", "reports": []})
             return
@@ -125,8 +124,10 @@ class LandedSlotTrigger(BaseEventTrigger):
         self.wait_s = wait_s
 
     def serialize(self) -> tuple[str, dict[str, Any]]:
-        return (f"{type(self).__module__}.{type(self).__qualname__}",
-                {"warehouse_conn_id": self.warehouse_conn_id, "wait_s": self.wait_s})  # fmt: skip
+        return (
+            f"{type(self).__module__}.{type(self).__qualname__}",
+            {"warehouse_conn_id": self.warehouse_conn_id, "wait_s": self.wait_s},
+        )
 
     async def run(self) -> AsyncIterator[TriggerEvent]:
         import psycopg2
@@ -199,5 +200,7 @@ class LandedSlotTrigger(BaseEventTrigger):
 
         from crypto_insights.airflow.hooks import connect_kwargs
 
-        return {**connect_kwargs(await get_async_connection(self.warehouse_conn_id)),
-                "application_name": "crypto-insights-slot-watcher"}  # fmt: skip
+        return {
+            **connect_kwargs(await get_async_connection(self.warehouse_conn_id)),
+            "application_name": "crypto-insights-slot-watcher",
+        }

@@ -15,7 +15,20 @@ from crypto_insights.coinbase.models import BookLevel, BookResponse, CallMeta, T
 from crypto_insights.coinbase.rate_limit import TokenBucket
 
 __all__ = [
-    "BadRequest", "BookLevel", "BookResponse", "CallMeta", "CoinbaseClient", "CoinbaseError",
-    "ExchangeHTTPError", "ExchangeUnavailable", "InvalidPayload", "MalformedPayload", "ProductNotFound",
-    "SnapshotResult", "TickerResponse", "TokenBucket", "fetch_slot", "validate_product_id",
-]  # fmt: skip
+    "BadRequest",
+    "BookLevel",
+    "BookResponse",
+    "CallMeta",
+    "CoinbaseClient",
+    "CoinbaseError",
+    "ExchangeHTTPError",
+    "ExchangeUnavailable",
+    "InvalidPayload",
+    "MalformedPayload",
+    "ProductNotFound",
+    "SnapshotResult",
+    "TickerResponse",
+    "TokenBucket",
+    "fetch_slot",
+    "validate_product_id",
+]

@@ -189,8 +189,14 @@ class CoinbaseClient:
         """``GET /products``: every product the exchange lists (delisted ones included), as received."""
         data, meta, body = self._get_json("/products")
         if not isinstance(data, list):
-            raise InvalidPayload("all products", "products", "expected a JSON array of products",
-                                 excerpt(body), attempts=meta.attempts, url=meta.url)  # fmt: skip
+            raise InvalidPayload(
+                "all products",
+                "products",
+                "expected a JSON array of products",
+                excerpt(body),
+                attempts=meta.attempts,
+                url=meta.url,
+            )
         return data
 
     def get_product(self, product_id: str) -> dict[str, Any]:
@@ -198,8 +204,15 @@ class CoinbaseClient:
         pid = validate_product_id(product_id)
         data, meta, body = self._get_json(f"/products/{pid}", product_id=pid)
         if not isinstance(data, dict) or "id" not in data:
-            raise InvalidPayload(pid, "product", "expected a JSON object with an 'id'", excerpt(body),
-                                 field="id", attempts=meta.attempts, url=meta.url)  # fmt: skip
+            raise InvalidPayload(
+                pid,
+                "product",
+                "expected a JSON object with an 'id'",
+                excerpt(body),
+                field="id",
+                attempts=meta.attempts,
+                url=meta.url,
+            )
         return data
 
     def get_book(self, product_id: str, level: int = 2, *, deadline: float | None = None) -> BookResponse:
@@ -210,8 +223,9 @@ class CoinbaseClient:
         pid = validate_product_id(product_id)
         if level not in (1, 2):
             raise ValueError(f"book level must be 1 or 2 (aggregated levels), got {level!r}")
-        data, meta, body = self._get_json(f"/products/{pid}/book", params={"level": level}, product_id=pid,
-                                          deadline=deadline)  # fmt: skip
+        data, meta, body = self._get_json(
+            f"/products/{pid}/book", params={"level": level}, product_id=pid, deadline=deadline
+        )
         return parse_book(pid, data, meta, body)
 
     def get_ticker(self, product_id: str, *, deadline: float | None = None) -> TickerResponse:
@@ -230,8 +244,9 @@ class CoinbaseClient:
         params: dict[str, Any] = {"limit": limit}
         if after is not None:
             params["after"] = int(after)
-        data, meta, body = self._get_json(f"/products/{pid}/trades", params=params, product_id=pid,
-                                          deadline=deadline, spare_tokens_only=True)  # fmt: skip
+        data, meta, body = self._get_json(
+            f"/products/{pid}/trades", params=params, product_id=pid, deadline=deadline, spare_tokens_only=True
+        )
         return parse_trades(pid, data, meta, body)
 
     def close(self) -> None:
@@ -271,9 +286,13 @@ class CoinbaseClient:
             while True:
                 wait = self.bucket.take_spare() if spare_tokens_only else self.bucket.reserve()
                 if budget.remaining() < wait + MIN_ATTEMPT_S:
-                    raise DeadlineExceeded(shown, f"waiting {wait:.2f} s for the rate limit's next token; before "
-                                           f"that: {failure}", attempts=attempt - 1, status=status,
-                                           body_excerpt=body_excerpt)  # fmt: skip
+                    raise DeadlineExceeded(
+                        shown,
+                        f"waiting {wait:.2f} s for the rate limit's next token; before that: {failure}",
+                        attempts=attempt - 1,
+                        status=status,
+                        body_excerpt=body_excerpt,
+                    )
                 if wait > 0:
                     self._sleep(wait)
                 if wait == 0 or not spare_tokens_only:
@@ -283,8 +302,9 @@ class CoinbaseClient:
             try:
                 response = self.session.get(url, params=params, timeout=budget.timeout(self.timeout))
             except requests.exceptions.SSLError as exc:
-                raise ExchangeUnavailable(self.base_url, shown, f"a TLS error ({_root_cause(exc)})",
-                                          attempts=attempt) from exc  # fmt: skip
+                raise ExchangeUnavailable(
+                    self.base_url, shown, f"a TLS error ({_root_cause(exc)})", attempts=attempt
+                ) from exc
             except RETRYABLE_EXCEPTIONS as exc:
                 failure, status, body_excerpt = _describe_failure(exc, self.timeout), None, None
             else:
@@ -297,9 +317,7 @@ class CoinbaseClient:
                     try:
                         return json.loads(body), meta, body
                     except ValueError as exc:  # JSONDecodeError and UnicodeDecodeError
-                        raise MalformedPayload(
-                            shown, body, str(exc), status=status, attempts=attempt
-                        ) from None
+                        raise MalformedPayload(shown, body, str(exc), status=status, attempts=attempt) from None
                 message = _exchange_message(body, response.reason)
                 if status != 429 and status < 500:
                     raise self._http_error(status, message, shown, product_id, attempt, body)
@@ -312,18 +330,22 @@ class CoinbaseClient:
             delay = self._delay(attempt, retry_after, shown)
             if delay + MIN_ATTEMPT_S > budget.remaining():
                 raise DeadlineExceeded(shown, failure, attempts=attempt, status=status, body_excerpt=body_excerpt)
-            log.warning("GET %s: %s (attempt %d/%d); retrying in %.2f s",
-                        shown, failure, attempt, max_attempts, delay)  # fmt: skip
+            log.warning("GET %s: %s (attempt %d/%d); retrying in %.2f s", shown, failure, attempt, max_attempts, delay)
             self._sleep(delay)
-        raise ExchangeUnavailable(self.base_url, shown, failure, attempts=max_attempts, status=status,
-                                  body_excerpt=body_excerpt)  # fmt: skip
+        raise ExchangeUnavailable(
+            self.base_url, shown, failure, attempts=max_attempts, status=status, body_excerpt=body_excerpt
+        )
 
     def _delay(self, attempt: int, retry_after: float | None, url: str) -> float:
         if retry_after is None:
             return self.backoff_delay(attempt)
         if retry_after > self.settings.backoff_max_s:
-            log.warning("GET %s: the exchange asks to retry after %.2f s, longer than the %.2f s backoff "
-                        "cap; waiting as asked", url, retry_after, self.settings.backoff_max_s)  # fmt: skip
+            log.warning(
+                "GET %s: the exchange asks to retry after %.2f s, longer than the %.2f s backoff cap; waiting as asked",
+                url,
+                retry_after,
+                self.settings.backoff_max_s,
+            )
         return retry_after
 
     @staticmethod
@@ -332,9 +354,7 @@ class CoinbaseClient:
     ) -> CoinbaseError:
         body_excerpt = excerpt(body)
         if status == 404 and product_id is not None:
-            return ProductNotFound(
-                product_id, url, message=message, attempts=attempts, body_excerpt=body_excerpt
-            )
+            return ProductNotFound(product_id, url, message=message, attempts=attempts, body_excerpt=body_excerpt)
         if status == 400:
             return BadRequest(status, message, url, attempts=attempts, body_excerpt=body_excerpt)
         return ExchangeHTTPError(status, message, url, attempts=attempts, body_excerpt=body_excerpt)

@@ -46,8 +46,11 @@ class ExchangeHTTPError(CoinbaseError):
         self.exchange_message = message
         super().__init__(
             self._describe(status, message, url),
-            attempts=attempts, status=status, url=url, body_excerpt=body_excerpt,
-        )  # fmt: skip
+            attempts=attempts,
+            status=status,
+            url=url,
+            body_excerpt=body_excerpt,
+        )
 
     def _describe(self, status: int, message: str, url: str) -> str:
         return f"GET {url} answered HTTP {status}: {message!r}"
@@ -107,34 +110,45 @@ class ExchangeUnavailable(CoinbaseError):
             f"the exchange at {base_url} is unavailable: GET {url} failed {attempts} time(s), last with "
             f"{reason}. Check the network and the exchange's status, or set COINBASE_API_URL to the "
             "offline exchange (`crypto-insights exchange`) to run without Coinbase",
-            attempts=attempts, status=status, url=url, body_excerpt=body_excerpt,
-        )  # fmt: skip
+            attempts=attempts,
+            status=status,
+            url=url,
+            body_excerpt=body_excerpt,
+        )
 
 
 class DeadlineExceeded(CoinbaseError):
     """The request could not finish before its slot's deadline; what the last attempt met is kept."""
 
-    def __init__(self, url: str, reason: str, *, attempts: int, status: int | None = None,
-                 body_excerpt: str | None = None) -> None:
+    def __init__(
+        self, url: str, reason: str, *, attempts: int, status: int | None = None, body_excerpt: str | None = None
+    ) -> None:
         self.reason = reason
         super().__init__(
             f"GET {url} did not finish before the slot's deadline (ingest.slot_deadline_s) after {attempts} "
             f"attempt(s): {reason}",
-            attempts=attempts, status=status, url=url, body_excerpt=body_excerpt,
-        )  # fmt: skip
+            attempts=attempts,
+            status=status,
+            url=url,
+            body_excerpt=body_excerpt,
+        )
 
 
 class Throttled(CoinbaseError):
     """The exchange asked to wait (429 ``Retry-After``) longer than the slot has left: the slot is given up."""
 
-    def __init__(self, url: str, retry_after_s: float, remaining_s: float, *, attempts: int,
-                 body_excerpt: str | None = None) -> None:
+    def __init__(
+        self, url: str, retry_after_s: float, remaining_s: float, *, attempts: int, body_excerpt: str | None = None
+    ) -> None:
         self.retry_after_s = retry_after_s
         super().__init__(
             f"GET {url}: the exchange asked to retry after {retry_after_s:.1f} s, but the slot's deadline is "
             f"{max(0.0, remaining_s):.1f} s away; recorded as throttled instead of delaying later slots",
-            attempts=attempts, status=429, url=url, body_excerpt=body_excerpt,
-        )  # fmt: skip
+            attempts=attempts,
+            status=429,
+            url=url,
+            body_excerpt=body_excerpt,
+        )
 
 
 class MalformedPayload(CoinbaseError):
@@ -146,8 +160,11 @@ class MalformedPayload(CoinbaseError):
         super().__init__(
             f"GET {url} answered HTTP {status} with a body that is not valid JSON ({detail}); "
             f"{len(body)} bytes starting {excerpt(body, 120)!r}",
-            attempts=attempts, status=status, url=url, body_excerpt=excerpt(body),
-        )  # fmt: skip
+            attempts=attempts,
+            status=status,
+            url=url,
+            body_excerpt=excerpt(body),
+        )
 
 
 class InvalidPayload(CoinbaseError):
@@ -173,5 +190,8 @@ class InvalidPayload(CoinbaseError):
             f"{endpoint} of {product_id}: {reason}"
             + (f" (GET {url})" if url else "")
             + "; the exchange's schema may have changed: the body is kept in the error record",
-            attempts=attempts, status=status, url=url, body_excerpt=body_excerpt,
-        )  # fmt: skip
+            attempts=attempts,
+            status=status,
+            url=url,
+            body_excerpt=body_excerpt,
+        )

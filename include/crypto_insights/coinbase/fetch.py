@@ -78,6 +78,11 @@ def fetch_slot(
             ticker, ticker_error = _outcome(ticker_future)
             results.append(SnapshotResult(pid, book, ticker, book_error, ticker_error))
     failed = [f"{r.product_id} {name}" for r in results for name in r.errors]
-    log.info("fetched %d products: %d of %d requests failed%s", len(ids), len(failed), 2 * len(ids),
-             f" ({', '.join(failed)})" if failed else "")  # fmt: skip
+    log.info(
+        "fetched %d products: %d of %d requests failed%s",
+        len(ids),
+        len(failed),
+        2 * len(ids),
+        f" ({', '.join(failed)})" if failed else "",
+    )
     return results

@@ -105,8 +105,10 @@ class TickerResponse:
     def decimal(self, name: str) -> Decimal | None:
         """A numeric field (``price``, ``bid``, ``ask``, ``size``, ``volume``...) as an exact Decimal."""
         if name not in TICKER_NUMBERS and name not in TICKER_OPTIONAL_NUMBERS:
-            raise ValueError(f"{name!r} is not a numeric ticker field; numeric fields: "
-                             f"{', '.join(TICKER_NUMBERS + TICKER_OPTIONAL_NUMBERS)}")  # fmt: skip
+            raise ValueError(
+                f"{name!r} is not a numeric ticker field; numeric fields: "
+                f"{', '.join(TICKER_NUMBERS + TICKER_OPTIONAL_NUMBERS)}"
+            )
         value = getattr(self, name)
         if value is None:
             return None
@@ -119,12 +121,8 @@ class TickerResponse:
 class _Checker:
     """Raises InvalidPayload with the product, endpoint, field and an excerpt of the body."""
 
-    def __init__(
-        self, product_id: str, endpoint: str, payload: Any, body: bytes | None, meta: CallMeta | None
-    ) -> None:
-        self.product_id, self.endpoint, self.payload, self.body, self.meta = (
-            product_id, endpoint, payload, body, meta
-        )  # fmt: skip
+    def __init__(self, product_id: str, endpoint: str, payload: Any, body: bytes | None, meta: CallMeta | None) -> None:
+        self.product_id, self.endpoint, self.payload, self.body, self.meta = (product_id, endpoint, payload, body, meta)
 
     def fail(self, reason: str, field_name: str | None = None) -> InvalidPayload:
         if self.body is not None:
@@ -132,11 +130,15 @@ class _Checker:
         else:
             body_excerpt = excerpt(json.dumps(self.payload, default=str))
         return InvalidPayload(
-            self.product_id, self.endpoint, reason, body_excerpt, field=field_name,
+            self.product_id,
+            self.endpoint,
+            reason,
+            body_excerpt,
+            field=field_name,
             attempts=self.meta.attempts if self.meta else 1,
             status=self.meta.status if self.meta else None,
             url=self.meta.url if self.meta else None,
-        )  # fmt: skip
+        )
 
     def mapping(self) -> dict[str, Any]:
         if not isinstance(self.payload, dict):
@@ -175,8 +177,15 @@ def _as_tuple(kind: type | tuple[type, ...]) -> tuple[type, ...]:
 
 
 def _json_type(value: Any) -> str:
-    return {dict: "object", list: "array", str: "string", bool: "boolean", int: "number", float: "number",
-            type(None): "null"}.get(type(value), type(value).__name__)  # fmt: skip
+    return {
+        dict: "object",
+        list: "array",
+        str: "string",
+        bool: "boolean",
+        int: "number",
+        float: "number",
+        type(None): "null",
+    }.get(type(value), type(value).__name__)
 
 
 def _short(value: Any, limit: int = 60) -> str:
@@ -187,8 +196,13 @@ def _short(value: Any, limit: int = 60) -> str:
 def _meta_fields(meta: CallMeta | None) -> dict[str, Any]:
     if meta is None:
         return {}
-    return {"requested_at": meta.requested_at, "received_at": meta.received_at, "attempts": meta.attempts,
-            "body_bytes": meta.body_bytes, "url": meta.url}  # fmt: skip
+    return {
+        "requested_at": meta.requested_at,
+        "received_at": meta.received_at,
+        "attempts": meta.attempts,
+        "body_bytes": meta.body_bytes,
+        "url": meta.url,
+    }
 
 
 def _check_side(check: _Checker, data: dict[str, Any], side: str) -> list[list[Any]]:
@@ -201,21 +215,21 @@ def _check_side(check: _Checker, data: dict[str, Any], side: str) -> list[list[A
     if rows:
         row = rows[0]
         if not (
-            isinstance(row, list) and len(row) == 3
-            and isinstance(row[0], str) and isinstance(row[1], str)
-            and isinstance(row[2], int) and not isinstance(row[2], bool)
-        ):  # fmt: skip
+            isinstance(row, list)
+            and len(row) == 3
+            and isinstance(row[0], str)
+            and isinstance(row[1], str)
+            and isinstance(row[2], int)
+            and not isinstance(row[2], bool)
+        ):
             raise check.fail(
-                f"field {side!r}: rows must be [price:string, size:string, num_orders:int], "
-                f"first row is {_short(row)}",
+                f"field {side!r}: rows must be [price:string, size:string, num_orders:int], first row is {_short(row)}",
                 side,
             )
     return rows
 
 
-def parse_book(
-    product_id: str, payload: Any, meta: CallMeta | None = None, body: bytes | None = None
-) -> BookResponse:
+def parse_book(product_id: str, payload: Any, meta: CallMeta | None = None, body: bytes | None = None) -> BookResponse:
     """Build a BookResponse from the decoded JSON of a book response (``body``: the raw bytes, for errors)."""
     check = _Checker(product_id, "book", payload, body, meta)
     data = check.mapping()
@@ -228,11 +242,16 @@ def parse_book(
     if auction_mode is not None:
         check.typed(data, "auction_mode", bool, "a boolean")
     return BookResponse(
-        product_id=product_id, bids=bids, asks=asks, sequence=sequence, exchange_time=exchange_time,
-        auction_mode=auction_mode, auction=data.get("auction"),
+        product_id=product_id,
+        bids=bids,
+        asks=asks,
+        sequence=sequence,
+        exchange_time=exchange_time,
+        auction_mode=auction_mode,
+        auction=data.get("auction"),
         rescued={k: v for k, v in data.items() if k not in BOOK_FIELDS},
         **_meta_fields(meta),
-    )  # fmt: skip
+    )
 
 
 def parse_ticker(
@@ -249,9 +268,11 @@ def parse_ticker(
         for name in TICKER_OPTIONAL_NUMBERS
     }
     return TickerResponse(
-        product_id=product_id, **numbers, **optional,
+        product_id=product_id,
+        **numbers,
+        **optional,
         trade_id=check.typed(data, "trade_id", int, "an integer"),
         time=check.typed(data, "time", str, "an ISO-8601 time string"),
         rescued={k: v for k, v in data.items() if k not in TICKER_FIELDS},
         **_meta_fields(meta),
-    )  # fmt: skip
+    )

@@ -57,9 +57,7 @@ def _as_text(value: Any) -> Any:
     return value if isinstance(value, str) or value is None else json.dumps(value)
 
 
-def parse_trades(
-    product_id: str, payload: Any, meta: CallMeta | None = None, body: bytes | None = None
-) -> TradesPage:
+def parse_trades(product_id: str, payload: Any, meta: CallMeta | None = None, body: bytes | None = None) -> TradesPage:
     check = _Checker(product_id, "trades", payload, body, meta)
     if not isinstance(payload, list):
         raise check.fail(f"expected a JSON array of prints, got {type(payload).__name__}")
@@ -77,13 +75,24 @@ def parse_trades(
             raise check.fail(what, "time") from None
         if traded_at.tzinfo is None:
             raise check.fail(f"print {trade_id}: field 'time' has no time zone: {_short(stamp)}", "time")
-        trades.append(Trade(
-            trade_id=trade_id, traded_at=traded_at, time=stamp, price=_as_text(row.get("price")),
-            size=_as_text(row.get("size")), side=_as_text(row.get("side")),
-            rescued={k: v for k, v in row.items() if k not in TRADE_FIELDS},
-        ))  # fmt: skip
+        trades.append(
+            Trade(
+                trade_id=trade_id,
+                traded_at=traded_at,
+                time=stamp,
+                price=_as_text(row.get("price")),
+                size=_as_text(row.get("size")),
+                side=_as_text(row.get("side")),
+                rescued={k: v for k, v in row.items() if k not in TRADE_FIELDS},
+            )
+        )
     extra = {}
     if meta is not None:
-        extra = {"requested_at": meta.requested_at, "received_at": meta.received_at, "attempts": meta.attempts,
-                 "body_bytes": meta.body_bytes, "url": meta.url}  # fmt: skip
+        extra = {
+            "requested_at": meta.requested_at,
+            "received_at": meta.received_at,
+            "attempts": meta.attempts,
+            "body_bytes": meta.body_bytes,
+            "url": meta.url,
+        }
     return TradesPage(product_id=product_id, trades=trades, **extra)

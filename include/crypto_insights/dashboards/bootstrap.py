@@ -54,9 +54,11 @@ class BootstrapReport:
 
     def summary(self) -> str:
         steps = ", ".join(f"{name} {seconds:.1f}s" for name, seconds in self.steps)
-        lines = [f"Superset bootstrapped in {self.total_seconds:.1f}s ({steps})",
-                 f"  imported {self.imported}; admin user {self.admin}; warehouse read as {self.warehouse_user}"
-                 f"{' (read-only)' if self.warehouse_read_only else ' (NOT read-only!)'}"]
+        lines = [
+            f"Superset bootstrapped in {self.total_seconds:.1f}s ({steps})",
+            f"  imported {self.imported}; admin user {self.admin}; warehouse read as {self.warehouse_user}"
+            f"{' (read-only)' if self.warehouse_read_only else ' (NOT read-only!)'}",
+        ]
         if any(self.pruned.values()):
             lines.append(f"  removed (no longer configured): {self.pruned}")
         if self.missing_tables:
@@ -66,34 +68,56 @@ class BootstrapReport:
         return "\n".join(lines)
 
 
-def _run_provision(bundle_path: Path, database_uuid: str, reader_password: str, env: dict[str, str],
-                   prune: bool) -> dict[str, Any]:
+def _run_provision(
+    bundle_path: Path, database_uuid: str, reader_password: str, env: dict[str, str], prune: bool
+) -> dict[str, Any]:
     home = superset_home()
     report_path = home / "provision-report.json"
     report_path.unlink(missing_ok=True)
-    argv = [str(superset_bin("python")), str(PROVISION_SCRIPT), "--bundle", str(bundle_path),
-            "--database-uuid", database_uuid, "--admin-username", ADMIN_USER, "--report", str(report_path)]
+    argv = [
+        str(superset_bin("python")),
+        str(PROVISION_SCRIPT),
+        "--bundle",
+        str(bundle_path),
+        "--database-uuid",
+        database_uuid,
+        "--admin-username",
+        ADMIN_USER,
+        "--report",
+        str(report_path),
+    ]
     if not prune:
         argv.append("--no-prune")
     run_env = {**env, "SUPERSET_ADMIN_PASSWORD": admin_password(env), "CRYPTO_READER_PASSWORD": reader_password}
     log_path = home / "bootstrap.log"
     with log_path.open("ab") as log_file:
-        result = subprocess.run(argv, env=run_env, cwd=home, stdout=log_file, stderr=subprocess.STDOUT,
-                                stdin=subprocess.DEVNULL, check=False)
+        result = subprocess.run(
+            argv,
+            env=run_env,
+            cwd=home,
+            stdout=log_file,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            check=False,
+        )
     try:
         report = json.loads(report_path.read_text())
     except (FileNotFoundError, json.JSONDecodeError):
         report = {"ok": False, "error": f"provisioning exited with {result.returncode} and wrote no report"}
     if result.returncode != 0 or not report.get("ok"):
         tail = "\n".join(log_path.read_text(errors="replace").splitlines()[-25:])
-        raise BootstrapError(f"Superset provisioning failed: {report.get('error')}\n"
-                             f"last lines of {log_path}:\n{tail}")
+        raise BootstrapError(f"Superset provisioning failed: {report.get('error')}\nlast lines of {log_path}:\n{tail}")
     return report
 
 
-def bootstrap(settings: Settings | None = None, *, reader: Endpoint | None = None,
-              env: dict[str, str] | None = None, bundle_path: Path | None = None,
-              prune: bool = True) -> BootstrapReport:
+def bootstrap(
+    settings: Settings | None = None,
+    *,
+    reader: Endpoint | None = None,
+    env: dict[str, str] | None = None,
+    bundle_path: Path | None = None,
+    prune: bool = True,
+) -> BootstrapReport:
     """Render the assets for the configured symbols and provision Superset with them; returns what it did.
 
     Needs the Superset metadata database and the warehouse to be reachable (the embedded PostgreSQL started,

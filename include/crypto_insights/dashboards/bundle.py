@@ -113,14 +113,13 @@ class Bundle:
 
 # -- what the templates can use ------------------------------------------------------------------------------------
 
+
 def _number(value: Decimal) -> str:
     return format(value.normalize(), "f")
 
 
 def _bands(settings: Settings) -> list[dict[str, str]]:
-    return [
-        {"pct": _number(b), "bps": _number(b * 100), "label": band_label(b)} for b in settings.kpis.bands_pct
-    ]
+    return [{"pct": _number(b), "bps": _number(b * 100), "label": band_label(b)} for b in settings.kpis.bands_pct]
 
 
 def _sizes(settings: Settings) -> list[dict[str, str]]:
@@ -139,8 +138,7 @@ def _filter_name(spec: Mapping[str, Any]) -> str:
 
 
 def _simple_filter(column: str, operator: str, value: Any) -> dict[str, Any]:
-    spec = {"clause": "WHERE", "expressionType": "SIMPLE", "subject": column, "operator": operator,
-            "comparator": value}  # fmt: skip
+    spec = {"clause": "WHERE", "expressionType": "SIMPLE", "subject": column, "operator": operator, "comparator": value}
     return {**spec, "filterOptionName": _filter_name(spec), "isExtra": False, "isNew": False}
 
 
@@ -188,8 +186,10 @@ class _Renderer:
 
     def _dataset_uuid(self, key: str) -> str:
         if key not in self.dataset_uuids:
-            raise BundleError(f"no dataset template {key!r} in {self.assets_dir / 'datasets'} "
-                              f"(known: {', '.join(sorted(self.dataset_uuids))})")
+            raise BundleError(
+                f"no dataset template {key!r} in {self.assets_dir / 'datasets'} "
+                f"(known: {', '.join(sorted(self.dataset_uuids))})"
+            )
         return self.dataset_uuids[key]
 
     def render(self, template: str, expected_uuid: str | None, **context: Any) -> dict[str, Any]:
@@ -233,8 +233,9 @@ def _dump(data: Mapping[str, Any]) -> str:
     return yaml.dump(dict(data), Dumper=_Dumper, sort_keys=False, allow_unicode=True, width=120)
 
 
-def render_bundle(settings: Settings | None = None, warehouse: WarehouseTarget | None = None,
-                  assets_dir: Path = ASSETS_DIR) -> Bundle:
+def render_bundle(
+    settings: Settings | None = None, warehouse: WarehouseTarget | None = None, assets_dir: Path = ASSETS_DIR
+) -> Bundle:
     """Render every template for the configured symbols; raises BundleError naming the template at fault."""
     settings = settings or load_settings()
     if warehouse is None:
@@ -277,8 +278,13 @@ def render_bundle(settings: Settings | None = None, warehouse: WarehouseTarget |
             rows = chart_rows(dashboard.pop("layout", None), charts, where)
             dashboard["position"] = position_tree(dashboard["dashboard_title"], rows)
             files[f"dashboards/{pid}_{key}.yaml"] = _dump(dashboard)
-            bundle.dashboards.append(DashboardRef(
-                pid, dashboard_uuid, dashboard.get("slug") or "", dashboard["dashboard_title"],
-                tuple(chart.uuid for row in rows for chart in row),
-            ))  # fmt: skip
+            bundle.dashboards.append(
+                DashboardRef(
+                    pid,
+                    dashboard_uuid,
+                    dashboard.get("slug") or "",
+                    dashboard["dashboard_title"],
+                    tuple(chart.uuid for row in rows for chart in row),
+                )
+            )
     return bundle

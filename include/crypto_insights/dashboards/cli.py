@@ -30,8 +30,10 @@ def _start(args: argparse.Namespace) -> int:
     except SupersetStartError as exc:
         print(exc, file=sys.stderr)
         return 1
-    print(f"Superset on {started.url} (pid {started.pid}, up in {started.seconds:.1f}s); "
-          f"login {ADMIN_USER} / {admin_password()}")
+    print(
+        f"Superset on {started.url} (pid {started.pid}, up in {started.seconds:.1f}s); "
+        f"login {ADMIN_USER} / {admin_password()}"
+    )
     return 0
 
 

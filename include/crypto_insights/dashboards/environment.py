@@ -57,8 +57,13 @@ def reader_endpoint() -> Endpoint:
     parts = urlsplit(url)
     if parts.scheme not in ("postgres", "postgresql") or not parts.hostname or not parts.username:
         raise ValueError(f"${READER_URL_ENV} must look like postgresql://crypto_reader:PASSWORD@host:5432/crypto")
-    return Endpoint(parts.hostname, parts.port or 5432, unquote(parts.username), unquote(parts.password or ""),
-                    unquote(parts.path.lstrip("/")) or "crypto")
+    return Endpoint(
+        parts.hostname,
+        parts.port or 5432,
+        unquote(parts.username),
+        unquote(parts.password or ""),
+        unquote(parts.path.lstrip("/")) or "crypto",
+    )
 
 
 def _secret(name: str) -> str:
@@ -79,14 +84,16 @@ def superset_environment(base: dict[str, str] | None = None) -> dict[str, str]:
         env["SUPERSET_SECRET_KEY"] = _secret("superset_secret_key")
     if not env.get("SUPERSET_DATABASE_URI"):
         env["SUPERSET_DATABASE_URI"] = endpoint("superset").url("postgresql+psycopg2")
-    env.update({
-        "SUPERSET_CONFIG_PATH": str(CONFIG_FILE),
-        "SUPERSET_HOME": str(superset_home()),
-        "FLASK_APP": "superset.app:create_app()",
-        "PYTHONPATH": str(SUPERSET_DIR),
-        "PATH": f"{superset_venv() / 'bin'}{os.pathsep}{env.get('PATH', '')}",
-        "DO_NOT_TRACK": "1",
-        "SCARF_ANALYTICS": "false",
-    })  # fmt: skip
+    env.update(
+        {
+            "SUPERSET_CONFIG_PATH": str(CONFIG_FILE),
+            "SUPERSET_HOME": str(superset_home()),
+            "FLASK_APP": "superset.app:create_app()",
+            "PYTHONPATH": str(SUPERSET_DIR),
+            "PATH": f"{superset_venv() / 'bin'}{os.pathsep}{env.get('PATH', '')}",
+            "DO_NOT_TRACK": "1",
+            "SCARF_ANALYTICS": "false",
+        }
+    )
     env.pop("VIRTUAL_ENV", None)
     return env

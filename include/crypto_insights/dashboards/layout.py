@@ -48,8 +48,10 @@ def chart_rows(layout: Any, charts: Mapping[str, tuple[str, str]], where: str) -
                 raise LayoutError(f"{where}: row {number}: {item!r} is not [chart_key, width]")
             key, width = item
             if key not in charts:
-                raise LayoutError(f"{where}: row {number} places {key!r}, which is not a chart template "
-                                  f"(known: {', '.join(sorted(charts))})")
+                raise LayoutError(
+                    f"{where}: row {number} places {key!r}, which is not a chart template "
+                    f"(known: {', '.join(sorted(charts))})"
+                )
             if key in seen:
                 raise LayoutError(f"{where}: chart {key!r} is placed twice")
             seen.add(key)

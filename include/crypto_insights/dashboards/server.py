@@ -41,18 +41,28 @@ def gunicorn_argv(bind_port: int, *, host: str = "127.0.0.1", workers: int | Non
     workers = workers or int(os.environ.get(WORKERS_ENV, "2"))
     return [
         str(superset_bin("gunicorn")),
-        "--bind", f"{host}:{bind_port}",
-        "--workers", str(workers),
-        "--worker-class", "gthread",
-        "--threads", str(THREADS),
-        "--timeout", "60",
-        "--graceful-timeout", "10",
-        "--limit-request-line", "0",
-        "--limit-request-field_size", "0",
-        "--access-logfile", "-",
-        "--error-logfile", "-",
+        "--bind",
+        f"{host}:{bind_port}",
+        "--workers",
+        str(workers),
+        "--worker-class",
+        "gthread",
+        "--threads",
+        str(THREADS),
+        "--timeout",
+        "60",
+        "--graceful-timeout",
+        "10",
+        "--limit-request-line",
+        "0",
+        "--limit-request-field_size",
+        "0",
+        "--access-logfile",
+        "-",
+        "--error-logfile",
+        "-",
         "superset.app:create_app()",
-    ]  # fmt: skip
+    ]
 
 
 def base_url(bind_port: int | None = None) -> str:
@@ -61,8 +71,14 @@ def base_url(bind_port: int | None = None) -> str:
 
 def superset_program(bind_port: int, *, workers: int | None = None, env: dict[str, str] | None = None) -> Program:
     """gunicorn as a supervised program: started last and stopped first of the demo's (priority 300)."""
-    return Program(tuple(gunicorn_argv(bind_port, workers=workers)), superset_environment(env), cwd=superset_home(),
-                   startsecs=5, stopwaitsecs=15, priority=300)  # fmt: skip
+    return Program(
+        tuple(gunicorn_argv(bind_port, workers=workers)),
+        superset_environment(env),
+        cwd=superset_home(),
+        startsecs=5,
+        stopwaitsecs=15,
+        priority=300,
+    )
 
 
 def wait_healthy(url: str, supervisor: Supervisor | None = None, timeout_s: float = 120.0) -> float:
@@ -76,15 +92,23 @@ def wait_healthy(url: str, supervisor: Supervisor | None = None, timeout_s: floa
         except requests.RequestException:
             pass
         if supervisor is not None and (state := supervisor.state(SUPERSET)) not in UP:
-            raise SupersetStartError(f"Superset exited while starting ({state}); last lines of "
-                                     f"{supervisor.log_file(SUPERSET)}:\n{supervisor.log_tail(SUPERSET)}")
+            raise SupersetStartError(
+                f"Superset exited while starting ({state}); last lines of "
+                f"{supervisor.log_file(SUPERSET)}:\n{supervisor.log_tail(SUPERSET)}"
+            )
         time.sleep(0.25)
     tail = supervisor.log_tail(SUPERSET) if supervisor else ""
     raise SupersetStartError(f"Superset did not answer {url}/health within {timeout_s:.0f}s\n{tail}")
 
 
-def start(*, bind_port: int | None = None, workers: int | None = None, env: dict[str, str] | None = None,
-          wait: bool = True, timeout_s: float = 120.0) -> Started:
+def start(
+    *,
+    bind_port: int | None = None,
+    workers: int | None = None,
+    env: dict[str, str] | None = None,
+    wait: bool = True,
+    timeout_s: float = 120.0,
+) -> Started:
     """Start the web server under supervisord (no-op when it already runs so); waits for /health unless told not.
     A start that fails is undone: supervisord would otherwise retry it for ever."""
     bind_port = bind_port or port("superset")
@@ -96,8 +120,7 @@ def start(*, bind_port: int | None = None, workers: int | None = None, env: dict
     restarted = SUPERSET in supervisor.ensure({SUPERSET: superset_program(bind_port, workers=workers, env=env)})
     if not restarted and supervisor.state(SUPERSET) == "RUNNING":  # already up, as asked
         return Started(url, supervisor.pid(SUPERSET) or 0, 0.0)
-    log.info("Superset starting on %s (pid %s, log %s)", url, supervisor.pid(SUPERSET),
-             supervisor.log_file(SUPERSET))
+    log.info("Superset starting on %s (pid %s, log %s)", url, supervisor.pid(SUPERSET), supervisor.log_file(SUPERSET))
     if wait:
         try:
             wait_healthy(url, supervisor, timeout_s)

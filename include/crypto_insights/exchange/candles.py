@@ -113,16 +113,24 @@ def stats_body(tape: Tape, start_tick: int, now_ns: int) -> bytes:
         open_ = window[0] if window else last
     high, low = max(window, default=last), min(window, default=last)
     high, low = max(high, open_, last), min(low, open_, last)
-    daily_units = int(daily_notional(tape.symbol) / (start_tick * tape.symbol.quote_increment)
-                      / tape.symbol.base_increment)  # fmt: skip
+    daily_units = int(
+        daily_notional(tape.symbol) / (start_tick * tape.symbol.quote_increment) / tape.symbol.base_increment
+    )
     volume = sum(record.sizes[lo:hi]) + round(daily_units * before_start)
     month_before_start = max(0, tape.t0_ns - (now_ns - MONTH_S * NS)) / (DAY_S * NS)
     volume_30day = record.total_units + round(daily_units * month_before_start)
-    return dumps({
-        "open": prices.text(open_), "high": prices.text(high), "low": prices.text(low), "last": prices.text(last),
-        "volume": sizes.fixed(volume), "volume_30day": sizes.fixed(volume_30day),
-        "rfq_volume_24hour": _rfq(sizes, volume), "rfq_volume_30day": _rfq(sizes, volume_30day),
-    }).encode()  # fmt: skip
+    return dumps(
+        {
+            "open": prices.text(open_),
+            "high": prices.text(high),
+            "low": prices.text(low),
+            "last": prices.text(last),
+            "volume": sizes.fixed(volume),
+            "volume_30day": sizes.fixed(volume_30day),
+            "rfq_volume_24hour": _rfq(sizes, volume),
+            "rfq_volume_30day": _rfq(sizes, volume_30day),
+        }
+    ).encode()
 
 
 def _rfq(sizes: Scale, units: int) -> str:

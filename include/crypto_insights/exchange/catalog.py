@@ -36,8 +36,11 @@ def product_object(symbol: SymbolSettings) -> dict[str, Any]:
 # Currencies (`GET /currencies`, `/currencies/{id}`): the documented shape of Coinbase's currency objects.
 # (name, symbol, sort order, network id, network name, confirmations) of the coins configured today; any other
 # code gets a generic object of the same shape.
-FIAT = {"USD": ("United States Dollar", "$", 1, "US Dollar"), "EUR": ("Euro", "€", 2, "Euro"),
-        "GBP": ("British Pound", "£", 3, "British Pound")}  # fmt: skip
+FIAT = {
+    "USD": ("United States Dollar", "$", 1, "US Dollar"),
+    "EUR": ("Euro", "€", 2, "Euro"),
+    "GBP": ("British Pound", "£", 3, "British Pound"),
+}
 CRYPTO = {
     "BTC": ("Bitcoin", "₿", 20, "bitcoin", "Bitcoin", 2),
     "ETH": ("Ethereum", "Ξ", 25, "ethereum", "Ethereum", 14),
@@ -58,35 +61,69 @@ def currency_object(code: str) -> dict[str, Any]:
     if code in FIAT:
         name, symbol, order, display = FIAT[code]
         return {
-            "id": code, "name": name, "min_size": "0.01", "status": "online", "message": "", "max_precision": "0.01",
+            "id": code,
+            "name": name,
+            "min_size": "0.01",
+            "status": "online",
+            "message": "",
+            "max_precision": "0.01",
             "convertible_to": ["USDC"] if code == "USD" else [],
             "details": {
-                "type": "fiat", "symbol": symbol, "network_confirmations": 0, "sort_order": order,
-                "crypto_address_link": "", "crypto_transaction_link": "",
+                "type": "fiat",
+                "symbol": symbol,
+                "network_confirmations": 0,
+                "sort_order": order,
+                "crypto_address_link": "",
+                "crypto_transaction_link": "",
                 "push_payment_methods": ["bank_wire", "fedwire", "swift_bank_account", "intra_bank_account"],
-                "group_types": ["fiat", code.lower()], "display_name": display, "processing_time_seconds": 0,
-                "min_withdrawal_amount": 0, "max_withdrawal_amount": 0,
+                "group_types": ["fiat", code.lower()],
+                "display_name": display,
+                "processing_time_seconds": 0,
+                "min_withdrawal_amount": 0,
+                "max_withdrawal_amount": 0,
             },
-            "default_network": "", "supported_networks": [],
-        }  # fmt: skip
-    name, symbol, order, network, network_name, confirmations = CRYPTO.get(
-        code, (code, "", 500, code.lower(), code, 1))  # fmt: skip
+            "default_network": "",
+            "supported_networks": [],
+        }
+    name, symbol, order, network, network_name, confirmations = CRYPTO.get(code, (code, "", 500, code.lower(), code, 1))
     return {
-        "id": code, "name": name, "min_size": CRYPTO_MIN_SIZE, "status": "online", "message": "",
-        "max_precision": CRYPTO_MIN_SIZE, "convertible_to": [],
+        "id": code,
+        "name": name,
+        "min_size": CRYPTO_MIN_SIZE,
+        "status": "online",
+        "message": "",
+        "max_precision": CRYPTO_MIN_SIZE,
+        "convertible_to": [],
         "details": {
-            "type": "crypto", "symbol": symbol, "network_confirmations": confirmations, "sort_order": order,
-            "crypto_address_link": "", "crypto_transaction_link": "", "push_payment_methods": ["crypto"],
-            "group_types": [code.lower(), "crypto"], "display_name": "", "processing_time_seconds": 0,
-            "min_withdrawal_amount": 1e-08, "max_withdrawal_amount": 1000000,
+            "type": "crypto",
+            "symbol": symbol,
+            "network_confirmations": confirmations,
+            "sort_order": order,
+            "crypto_address_link": "",
+            "crypto_transaction_link": "",
+            "push_payment_methods": ["crypto"],
+            "group_types": [code.lower(), "crypto"],
+            "display_name": "",
+            "processing_time_seconds": 0,
+            "min_withdrawal_amount": 1e-08,
+            "max_withdrawal_amount": 1000000,
         },
         "default_network": network,
-        "supported_networks": [{
-            "id": network, "name": network_name, "status": "online", "contract_address": "",
-            "crypto_address_link": "", "crypto_transaction_link": "", "min_withdrawal_amount": 1e-08,
-            "max_withdrawal_amount": 1000000, "network_confirmations": confirmations, "processing_time_seconds": 0,
-        }],
-    }  # fmt: skip
+        "supported_networks": [
+            {
+                "id": network,
+                "name": network_name,
+                "status": "online",
+                "contract_address": "",
+                "crypto_address_link": "",
+                "crypto_transaction_link": "",
+                "min_withdrawal_amount": 1e-08,
+                "max_withdrawal_amount": 1000000,
+                "network_confirmations": confirmations,
+                "processing_time_seconds": 0,
+            }
+        ],
+    }
 
 
 def currencies_of(products: list[tuple[str, str]]) -> list[dict[str, Any]]:

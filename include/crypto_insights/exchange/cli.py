@@ -74,29 +74,55 @@ def _positive_int(text: str) -> int:
 
 def register(subparsers: Any) -> None:
     parser = subparsers.add_parser(
-        "exchange", help="run the offline Coinbase-compatible exchange",
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter,
-    )  # fmt: skip
+        "exchange",
+        help="run the offline Coinbase-compatible exchange",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     parser.add_argument("--host", default="127.0.0.1", help="interface to listen on (default: %(default)s)")
     parser.add_argument("--port", type=int, default=DEFAULT_PORT, help="0 picks a free port (default: %(default)s)")
     parser.add_argument("--seed", type=int, default=DEFAULT_SEED, help="same seed, same books (default: %(default)s)")
-    parser.add_argument("--replay", metavar="DIR", type=Path,
-                        help="serve DIR/<PRODUCT-ID>/book_*.json and ticker_*.json verbatim instead")  # fmt: skip
-    parser.add_argument("--fault", action="append", default=[], type=_fault_spec,
-                        metavar="PATH=KIND[:COUNT][,NAME=VALUE...]",
-                        help=f"repeatable; KIND one of {', '.join(KINDS)}; "
-                             "e.g. /products/BTC-USD/book=server_error:2,status=502")  # fmt: skip
-    parser.add_argument("--rate-limit", type=float, default=PUBLIC_RATE_LIMIT,
-                        help="requests/s per client IP, 0: no limit (default: %(default)s, as Coinbase)")  # fmt: skip
+    parser.add_argument(
+        "--replay",
+        metavar="DIR",
+        type=Path,
+        help="serve DIR/<PRODUCT-ID>/book_*.json and ticker_*.json verbatim instead",
+    )
+    parser.add_argument(
+        "--fault",
+        action="append",
+        default=[],
+        type=_fault_spec,
+        metavar="PATH=KIND[:COUNT][,NAME=VALUE...]",
+        help=f"repeatable; KIND one of {', '.join(KINDS)}; e.g. /products/BTC-USD/book=server_error:2,status=502",
+    )
+    parser.add_argument(
+        "--rate-limit",
+        type=float,
+        default=PUBLIC_RATE_LIMIT,
+        help="requests/s per client IP, 0: no limit (default: %(default)s, as Coinbase)",
+    )
     parser.add_argument("--burst", type=_positive_int, default=PUBLIC_BURST, help="(default: %(default)s)")
-    parser.add_argument("--chaos", metavar="RATE", type=chaos_rate, default=None,
-                        help=f"fault about RATE (e.g. 0.05 or 5%%) of book and ticker requests with a seeded mix "
-                             f"of faults (default: ${CHAOS_ENV}, else off)")  # fmt: skip
-    parser.add_argument("--control", action="store_true", default=None,
-                        help=f"serve /_control/* to switch faults at run time (default: ${CONTROL_ENV}=1, "
-                             "else off: 404)")  # fmt: skip
-    parser.add_argument("--config", type=Path, default=None,
-                        help="configuration file (default: $CRYPTO_INSIGHTS_CONFIG or the project's)")  # fmt: skip
+    parser.add_argument(
+        "--chaos",
+        metavar="RATE",
+        type=chaos_rate,
+        default=None,
+        help=f"fault about RATE (e.g. 0.05 or 5%%) of book and ticker requests with a seeded mix "
+        f"of faults (default: ${CHAOS_ENV}, else off)",
+    )
+    parser.add_argument(
+        "--control",
+        action="store_true",
+        default=None,
+        help=f"serve /_control/* to switch faults at run time (default: ${CONTROL_ENV}=1, else off: 404)",
+    )
+    parser.add_argument(
+        "--config",
+        type=Path,
+        default=None,
+        help="configuration file (default: $CRYPTO_INSIGHTS_CONFIG or the project's)",
+    )
     parser.set_defaults(func=run)
 
 
@@ -105,9 +131,16 @@ def build_server(args: argparse.Namespace) -> ExchangeServer:
     chaos = args.chaos if args.chaos is not None else _env_chaos()
     control = args.control if args.control is not None else _env_flag(CONTROL_ENV)
     server = ExchangeServer(
-        load_settings(args.config), host=args.host, port=args.port, seed=args.seed, replay_dir=args.replay,
-        rate_limit=args.rate_limit or None, burst=args.burst, control=control, chaos=chaos or None,
-    )  # fmt: skip
+        load_settings(args.config),
+        host=args.host,
+        port=args.port,
+        seed=args.seed,
+        replay_dir=args.replay,
+        rate_limit=args.rate_limit or None,
+        burst=args.burst,
+        control=control,
+        chaos=chaos or None,
+    )
     try:
         for path, kind, count, params in args.fault:
             server.faults.add(path, kind, count, **params)
@@ -131,8 +164,9 @@ def run(args: argparse.Namespace) -> int:
         source = f"replaying {args.replay}" if args.replay else f"seed {args.seed}"
         log.info("offline Coinbase exchange listening on %s (%s, %s); Ctrl-C to stop", server.url, source, limit)
         if server.chaos:
-            log.info("chaos on: about %.1f %% of book and ticker requests fault (seed %d)", 100 * server.chaos,
-                     server.seed)  # fmt: skip
+            log.info(
+                "chaos on: about %.1f %% of book and ticker requests fault (seed %d)", 100 * server.chaos, server.seed
+            )
         log.info("fault control %s", f"on: {server.url}/_control/faults" if server.control else "off")
         for fault in server.faults.list():
             log.info("fault on: %s", fault)

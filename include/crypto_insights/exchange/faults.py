@@ -137,8 +137,9 @@ def validate(kind: str, params: dict[str, Any], default_delay_s: float) -> dict[
             except ValueError:
                 out["message"] = "Server error"
     elif kind == "delay":
-        out["seconds"] = _number(kind, "seconds", out["seconds"] if out["seconds"] is not None else default_delay_s,
-                                 integer=False, minimum=0)  # fmt: skip
+        out["seconds"] = _number(
+            kind, "seconds", out["seconds"] if out["seconds"] is not None else default_delay_s, integer=False, minimum=0
+        )
     elif kind == "malformed_json" and out["mode"] not in ("truncate", "html"):
         raise FaultError(f"malformed_json: mode must be 'truncate' or 'html', got {out['mode']!r}")
     elif kind == "missing_field" and (not isinstance(out["field"], str) or not out["field"]):
@@ -180,12 +181,14 @@ class FaultTable:
         """Switch a fault on for ``path`` (no query string; globs allowed) for ``count`` requests (None: all),
         each matching request affected with ``probability`` (None: every one)."""
         if not isinstance(path, str) or not path.startswith("/") or "?" in path:
-            raise FaultError(f"a fault path is a request path without query string, e.g. "
-                             f"/products/BTC-USD/book; got {path!r}")  # fmt: skip
+            raise FaultError(
+                f"a fault path is a request path without query string, e.g. /products/BTC-USD/book; got {path!r}"
+            )
         if count is not None and (isinstance(count, bool) or not isinstance(count, int) or count < 1):
             raise FaultError(f"count must be a whole number >= 1, or omitted for 'until cleared'; got {count!r}")
-        fault = Fault(0, path, kind, count, validate(kind, params, self.default_delay_s),
-                      probability=_probability(probability))  # fmt: skip
+        fault = Fault(
+            0, path, kind, count, validate(kind, params, self.default_delay_s), probability=_probability(probability)
+        )
         with self._lock:
             fault.id = next(self._ids)
             self._faults.append(fault)
@@ -256,8 +259,10 @@ def chaos_faults(rate: float, slot_seconds: int = SLOT_SECONDS) -> list[tuple[st
 
 def install_chaos(table: FaultTable, rate: float, slot_seconds: int = SLOT_SECONDS) -> list[Fault]:
     """Switch the chaos mix on (until cleared) in ``table``; see ``chaos_faults``."""
-    return [table.add(path, kind, None, probability, **params)
-            for path, kind, probability, params in chaos_faults(rate, slot_seconds)]  # fmt: skip
+    return [
+        table.add(path, kind, None, probability, **params)
+        for path, kind, probability, params in chaos_faults(rate, slot_seconds)
+    ]
 
 
 def parse_cli_fault(spec: str) -> tuple[str, str, int | None, dict[str, Any]]:
@@ -268,8 +273,10 @@ def parse_cli_fault(spec: str) -> tuple[str, str, int | None, dict[str, Any]]:
     """
     path, sep, rest = spec.partition("=")
     if not sep or not rest or not path:
-        raise FaultError(f"a fault is PATH=KIND[:COUNT][,NAME=VALUE...], e.g. "
-                         f"/products/BTC-USD/book=server_error:2,status=502; got {spec!r}")  # fmt: skip
+        raise FaultError(
+            f"a fault is PATH=KIND[:COUNT][,NAME=VALUE...], e.g. "
+            f"/products/BTC-USD/book=server_error:2,status=502; got {spec!r}"
+        )
     head, *pairs = rest.split(",")
     kind, _, count_text = head.partition(":")
     try:

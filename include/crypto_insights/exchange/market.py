@@ -60,8 +60,9 @@ class TickerState:
 class GeneratedProduct:
     """One product: its book (built on first use), ticker state, trade tape, and a lock around them."""
 
-    def __init__(self, symbol: SymbolSettings, seed: int, clock: Clock = time.time_ns,
-                 retention_s: float = DEFAULT_RETENTION_S) -> None:  # fmt: skip
+    def __init__(
+        self, symbol: SymbolSettings, seed: int, clock: Clock = time.time_ns, retention_s: float = DEFAULT_RETENTION_S
+    ) -> None:
         self.symbol, self.seed = symbol, seed
         self.lock = threading.Lock()
         self._book: SimulatedBook | None = None
@@ -98,8 +99,9 @@ class GeneratedProduct:
                 "auction": "null",
                 "time": f'"{iso_time(now)}"',
             }
-        return Payload("book", self.symbol.product_id, fragments=fragments, tick=self.symbol.quote_increment,
-                       level=level)  # fmt: skip
+        return Payload(
+            "book", self.symbol.product_id, fragments=fragments, tick=self.symbol.quote_increment, level=level
+        )
 
     def next_ticker(self) -> Payload:
         with self.lock:
@@ -133,8 +135,7 @@ class GeneratedProduct:
     def trades_page(self, limit: int, after: int | None, before: int | None) -> Payload:
         with self.lock:
             rows, headers = self._advanced()[0].page(limit, after, before)
-        return Payload("trades", self.symbol.product_id, rows=rows, headers=headers,
-                       tick=self.symbol.quote_increment)  # fmt: skip
+        return Payload("trades", self.symbol.product_id, rows=rows, headers=headers, tick=self.symbol.quote_increment)
 
     def prints(self, after_id: int | None = None) -> list[dict[str, object]]:
         with self.lock:
@@ -158,8 +159,9 @@ class GeneratedProduct:
 class GeneratedMarket:
     mode = "generated"
 
-    def __init__(self, settings: Settings, seed: int, clock: Clock = time.time_ns,
-                 retention_s: float = DEFAULT_RETENTION_S) -> None:  # fmt: skip
+    def __init__(
+        self, settings: Settings, seed: int, clock: Clock = time.time_ns, retention_s: float = DEFAULT_RETENTION_S
+    ) -> None:
         self.seed = seed
         self.clock = clock
         self.products = {s.product_id: GeneratedProduct(s, seed, clock, retention_s) for s in settings.symbols}
@@ -199,8 +201,9 @@ class GeneratedMarket:
         product = self.products.get(product_id)
         return None if product is None else product.stats()
 
-    def candles_payload(self, product_id: str, granularity: str | None, start: str | None,
-                        end: str | None) -> Payload | None:  # fmt: skip
+    def candles_payload(
+        self, product_id: str, granularity: str | None, start: str | None, end: str | None
+    ) -> Payload | None:
         product = self.products.get(product_id)
         return None if product is None else product.candles(granularity, start, end)
 

@@ -47,13 +47,19 @@ class ReplayProduct:
     trades: list[Path] = field(default_factory=list)
     stats: list[Path] = field(default_factory=list)
     candles: list[Path] = field(default_factory=list)
-    served: dict[str, int] = field(default_factory=lambda: {"book": 0, "ticker": 0, "trades": 0, "stats": 0,
-                                                            "candles": 0})  # fmt: skip
+    served: dict[str, int] = field(
+        default_factory=lambda: {"book": 0, "ticker": 0, "trades": 0, "stats": 0, "candles": 0}
+    )
     _prints: dict[int, dict[str, Any]] | None = None  # every captured print by trade id (read on first use)
 
     def next_file(self, endpoint: str, lock: threading.Lock) -> Path | None:
-        files = {"book": self.books, "ticker": self.tickers, "trades": self.trades, "stats": self.stats,
-                 "candles": self.candles}[endpoint]  # fmt: skip
+        files = {
+            "book": self.books,
+            "ticker": self.tickers,
+            "trades": self.trades,
+            "stats": self.stats,
+            "candles": self.candles,
+        }[endpoint]
         if not files:
             return None
         with lock:
@@ -95,11 +101,19 @@ def _product_body(folder: Path, settings: Settings) -> tuple[bytes, Decimal | No
     if folder.name in settings.product_ids:
         symbol = settings.symbol(folder.name)
         return dumps(product_object(symbol)).encode(), symbol.quote_increment
-    log.warning("replay: %s has no product.json and is not configured; its product object has no increments",
-                folder.name)  # fmt: skip
+    log.warning(
+        "replay: %s has no product.json and is not configured; its product object has no increments", folder.name
+    )
     base, _, quote = folder.name.partition("-")
-    return dumps({"id": folder.name, "base_currency": base, "quote_currency": quote,
-                  "display_name": folder.name, "status": "online"}).encode(), None  # fmt: skip
+    return dumps(
+        {
+            "id": folder.name,
+            "base_currency": base,
+            "quote_currency": quote,
+            "display_name": folder.name,
+            "status": "online",
+        }
+    ).encode(), None
 
 
 class ReplayMarket:
@@ -108,8 +122,9 @@ class ReplayMarket:
     def __init__(self, directory: Path, settings: Settings) -> None:
         directory = Path(directory)
         if not directory.is_dir():
-            raise ReplayError(f"replay folder {directory} does not exist; "
-                              "create DIR/<PRODUCT-ID>/book_*.json and ticker_*.json")  # fmt: skip
+            raise ReplayError(
+                f"replay folder {directory} does not exist; create DIR/<PRODUCT-ID>/book_*.json and ticker_*.json"
+            )
         self.directory = directory
         self._lock = threading.Lock()
         self.products: dict[str, ReplayProduct] = {}
@@ -122,12 +137,20 @@ class ReplayMarket:
                 log.warning("replay: %s holds no book_*.json or ticker_*.json", folder)
             body, tick = _product_body(folder, settings)
             self.products[folder.name] = ReplayProduct(
-                folder.name, books, tickers, body, tick, trades=sorted(folder.glob("trades_*.json")),
-                stats=sorted(folder.glob("stats_*.json")), candles=sorted(folder.glob("candles_*.json")),
-            )  # fmt: skip
+                folder.name,
+                books,
+                tickers,
+                body,
+                tick,
+                trades=sorted(folder.glob("trades_*.json")),
+                stats=sorted(folder.glob("stats_*.json")),
+                candles=sorted(folder.glob("candles_*.json")),
+            )
         if not self.products:
-            raise ReplayError(f"{directory} has no product folders; expected DIR/<PRODUCT-ID>/book_*.json "
-                              "and ticker_*.json (e.g. DIR/BTC-USD/book_0001.json)")  # fmt: skip
+            raise ReplayError(
+                f"{directory} has no product folders; expected DIR/<PRODUCT-ID>/book_*.json "
+                "and ticker_*.json (e.g. DIR/BTC-USD/book_0001.json)"
+            )
 
     @property
     def product_ids(self) -> tuple[str, ...]:
@@ -141,8 +164,7 @@ class ReplayMarket:
 
     def product_payload(self, product_id: str) -> Payload | None:
         product = self.products.get(product_id)
-        return None if product is None else Payload("product", product_id, raw=product.product_body,
-                                                     tick=product.tick)  # fmt: skip
+        return None if product is None else Payload("product", product_id, raw=product.product_body, tick=product.tick)
 
     def book_payload(self, product_id: str, level: int) -> Payload | None:
         product = self.products.get(product_id)
@@ -179,10 +201,16 @@ class ReplayMarket:
             raw, rows = path.read_bytes(), _trade_rows(path)
             if len(rows) > limit:
                 rows = rows[:limit]
-                return Payload("trades", product_id, rows=[dumps(r) for r in rows], tick=product.tick,
-                               headers=_page_headers([r["trade_id"] for r in rows]))  # fmt: skip
-            return Payload("trades", product_id, raw=raw, tick=product.tick,
-                           headers=_page_headers([r["trade_id"] for r in rows]))  # fmt: skip
+                return Payload(
+                    "trades",
+                    product_id,
+                    rows=[dumps(r) for r in rows],
+                    tick=product.tick,
+                    headers=_page_headers([r["trade_id"] for r in rows]),
+                )
+            return Payload(
+                "trades", product_id, raw=raw, tick=product.tick, headers=_page_headers([r["trade_id"] for r in rows])
+            )
         with self._lock:
             prints = product.prints()
         ids = list(prints)
@@ -194,8 +222,13 @@ class ReplayMarket:
             page = ids[lo : min(hi, lo + limit)]
         else:
             page = ids[max(lo, hi - limit) : hi]
-        return Payload("trades", product_id, rows=[dumps(prints[i]) for i in reversed(page)], tick=product.tick,
-                       headers=_page_headers(page))  # fmt: skip
+        return Payload(
+            "trades",
+            product_id,
+            rows=[dumps(prints[i]) for i in reversed(page)],
+            tick=product.tick,
+            headers=_page_headers(page),
+        )
 
     def _captured(self, product_id: str, endpoint: str) -> Payload | None:
         product = self.products.get(product_id)
@@ -207,8 +240,9 @@ class ReplayMarket:
     def stats_payload(self, product_id: str) -> Payload | None:
         return self._captured(product_id, "stats")
 
-    def candles_payload(self, product_id: str, granularity: str | None, start: str | None,
-                        end: str | None) -> Payload | None:  # fmt: skip
+    def candles_payload(
+        self, product_id: str, granularity: str | None, start: str | None, end: str | None
+    ) -> Payload | None:
         granularity_of(granularity)  # a bad one is a 400 here too
         return self._captured(product_id, "candles")
 
@@ -217,8 +251,12 @@ class ReplayMarket:
         for product in self.products.values():
             fragments = fragments_of(product.product_body)
             base, _, quote = product.product_id.partition("-")
-            pairs.append((json.loads(fragments.get("base_currency", dumps(base))),  # type: ignore[arg-type]
-                          json.loads(fragments.get("quote_currency", dumps(quote)))))  # type: ignore[arg-type]  # fmt: skip
+            pairs.append(
+                (
+                    json.loads(fragments.get("base_currency", dumps(base))),  # type: ignore[arg-type]
+                    json.loads(fragments.get("quote_currency", dumps(quote))),
+                )
+            )  # type: ignore[arg-type]
         currencies = {c["id"]: c for c in currencies_of(pairs)}
         if code is None:
             return Payload("currencies", rows=[dumps(c) for c in currencies.values()])

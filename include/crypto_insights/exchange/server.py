@@ -285,8 +285,9 @@ class _Handler(BaseHTTPRequestHandler):
             payload = market.stats_payload(product_id)
         elif parts[3] == "candles":
             params = parse_qs(query)
-            payload = market.candles_payload(product_id, _last(params, "granularity"), _last(params, "start"),
-                                             _last(params, "end"))  # fmt: skip
+            payload = market.candles_payload(
+                product_id, _last(params, "granularity"), _last(params, "start"), _last(params, "end")
+            )
         return (200, payload) if payload is not None else (404, NOT_FOUND)
 
     # -- control ---------------------------------------------------------------------------------------------------
@@ -353,9 +354,10 @@ class ExchangeServer:
         self.chaos = chaos
         self.clock = clock
         self.market: GeneratedMarket | ReplayMarket = (
-            ReplayMarket(Path(replay_dir), self.settings) if replay_dir
+            ReplayMarket(Path(replay_dir), self.settings)
+            if replay_dir
             else GeneratedMarket(self.settings, seed, clock, trade_retention_s)
-        )  # fmt: skip
+        )
         self.faults = FaultTable(default_delay_s=self.settings.exchange.read_timeout_s + 5, seed=seed)
         if chaos:
             install_chaos(self.faults, chaos, self.settings.ingest.slot_seconds)
@@ -367,8 +369,10 @@ class ExchangeServer:
         try:
             self._httpd = _HTTPServer((host, port), self)
         except OSError as exc:
-            raise OSError(exc.errno, f"cannot listen on {host}:{port} ({exc.strerror}); "
-                                     "choose another port (--port) or stop what uses it") from None  # fmt: skip
+            raise OSError(
+                exc.errno,
+                f"cannot listen on {host}:{port} ({exc.strerror}); choose another port (--port) or stop what uses it",
+            ) from None
         self._thread: threading.Thread | None = None
 
     # -- where -----------------------------------------------------------------------------------------------------
@@ -391,12 +395,18 @@ class ExchangeServer:
     def start(self) -> ExchangeServer:
         if self._thread is None:
             self._thread = threading.Thread(
-                target=self._httpd.serve_forever, kwargs={"poll_interval": 0.1}, name="offline-exchange",
+                target=self._httpd.serve_forever,
+                kwargs={"poll_interval": 0.1},
+                name="offline-exchange",
                 daemon=True,
-            )  # fmt: skip
+            )
             self._thread.start()
-            log.info("offline Coinbase exchange (%s) serving %s on %s", self.mode,
-                     ", ".join(self.market.product_ids), self.url)  # fmt: skip
+            log.info(
+                "offline Coinbase exchange (%s) serving %s on %s",
+                self.mode,
+                ", ".join(self.market.product_ids),
+                self.url,
+            )
         return self
 
     def stop(self) -> None:
@@ -437,13 +447,16 @@ class ExchangeServer:
     def stats(self) -> dict[str, Any]:
         with self._stats_lock:
             return {
-                "mode": self.mode, "seed": self.seed if self.mode == "generated" else None, "chaos": self.chaos,
-                "products": list(self.market.product_ids), "book_steps": self.book_steps(),
+                "mode": self.mode,
+                "seed": self.seed if self.mode == "generated" else None,
+                "chaos": self.chaos,
+                "products": list(self.market.product_ids),
+                "book_steps": self.book_steps(),
                 "trades_made": self.market.trades_made(),
                 "requests_served": dict(self.requests_served),
                 "responses": {str(k): v for k, v in sorted(self.responses.items())},
                 "faults": self.faults.list(),
-            }  # fmt: skip
+            }
 
     def add_faults_from_json(self, body: bytes) -> dict[str, Any] | list[dict[str, Any]]:
         """``{"path", "fault", "count"?, ...params}`` or a list of them (the control endpoint's POST)."""
@@ -455,8 +468,10 @@ class ExchangeServer:
         added = []
         for item in specs:
             if not isinstance(item, dict) or "path" not in item or not ("fault" in item or "kind" in item):
-                raise FaultError('each fault is {"path": "/products/BTC-USD/book", "fault": "server_error", '
-                                 f'"count": 2, ...params}}; got {item!r}')  # fmt: skip
+                raise FaultError(
+                    'each fault is {"path": "/products/BTC-USD/book", "fault": "server_error", '
+                    f'"count": 2, ...params}}; got {item!r}'
+                )
             params = {k: v for k, v in item.items() if k not in ("path", "fault", "kind", "count")}
             kind = item.get("fault", item.get("kind"))
             added.append(self.faults.add(item["path"], kind, item.get("count"), **params).as_dict())

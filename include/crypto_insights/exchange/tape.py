@@ -73,8 +73,9 @@ class TakerFlow:
         mean = daily / (rate * 86_400)
         whale = float(symbol.whale_trade_floor_usd)
         whale_mean = whale * (WHALE_MAX_FACTOR - 1) / math.log(WHALE_MAX_FACTOR)
-        per_median = ((1 - TAIL_P - WHALE_P) * math.exp(LOGNORMAL_SIGMA**2 / 2)
-                      + TAIL_P * TAIL_FROM * TAIL_ALPHA / (TAIL_ALPHA - 1))  # fmt: skip
+        per_median = (1 - TAIL_P - WHALE_P) * math.exp(LOGNORMAL_SIGMA**2 / 2) + TAIL_P * TAIL_FROM * TAIL_ALPHA / (
+            TAIL_ALPHA - 1
+        )
         return cls(rate, max(5.0, (mean - WHALE_P * whale_mean) / per_median), whale)
 
     @property
@@ -186,8 +187,7 @@ class TradeRecord:
 
     def columns(self, lo: int, hi: int) -> tuple[int, array, array, array, bytes]:
         """A copy of ``[lo, hi)``: (first trade id, times, prices, sizes, maker sides)."""
-        return (self.first_id + lo, self.times[lo:hi], self.prices[lo:hi], self.sizes[lo:hi],
-                bytes(self.sides[lo:hi]))  # fmt: skip
+        return (self.first_id + lo, self.times[lo:hi], self.prices[lo:hi], self.sizes[lo:hi], bytes(self.sides[lo:hi]))
 
 
 def _iso_micros(epoch_ns: int, seconds_cache: dict[int, str]) -> str:
@@ -206,8 +206,10 @@ def render_rows(columns: tuple[int, array, array, array, bytes], prices: Scale, 
     rows = []
     for i in range(len(times) - 1, -1, -1):
         side = "buy" if sides[i] == 98 else "sell"
-        rows.append(f'{{"trade_id":{first_id + i},"side":"{side}","size":"{sizes.fixed(size_units[i])}",'
-                    f'"price":"{prices.fixed(price_units[i])}","time":"{_iso_micros(times[i], cache)}"}}')  # fmt: skip
+        rows.append(
+            f'{{"trade_id":{first_id + i},"side":"{side}","size":"{sizes.fixed(size_units[i])}",'
+            f'"price":"{prices.fixed(price_units[i])}","time":"{_iso_micros(times[i], cache)}"}}'
+        )
     return rows
 
 
@@ -216,11 +218,15 @@ def print_dicts(columns: tuple[int, array, array, array, bytes], prices: Scale, 
     first_id, times, price_units, size_units, sides = columns
     cache: dict[int, str] = {}
     return [
-        {"trade_id": first_id + i, "side": "buy" if sides[i] == 98 else "sell",
-         "size": sizes.fixed(size_units[i]), "price": prices.fixed(price_units[i]),
-         "time": _iso_micros(times[i], cache)}
+        {
+            "trade_id": first_id + i,
+            "side": "buy" if sides[i] == 98 else "sell",
+            "size": sizes.fixed(size_units[i]),
+            "price": prices.fixed(price_units[i]),
+            "time": _iso_micros(times[i], cache),
+        }
         for i in range(len(times))
-    ]  # fmt: skip
+    ]
 
 
 class Tape:

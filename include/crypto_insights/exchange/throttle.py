@@ -14,9 +14,11 @@ class ClientThrottle:
     """``allow(ip)`` takes a token from that IP's bucket; refused requests take none. ``rate=None``: no limit."""
 
     def __init__(
-        self, rate: float | None = PUBLIC_RATE_LIMIT, burst: int | None = PUBLIC_BURST,
+        self,
+        rate: float | None = PUBLIC_RATE_LIMIT,
+        burst: int | None = PUBLIC_BURST,
         clock: Callable[[], float] = time.monotonic,
-    ) -> None:  # fmt: skip
+    ) -> None:
         if rate is not None and rate <= 0:
             raise ValueError(f"rate limit must be > 0 requests/s (or None for no limit), got {rate}")
         self.rate = rate

@@ -58,11 +58,17 @@ def account_gaps(conn: Connection, settings: Settings, through: datetime) -> int
             "select unnest(%s::text[]), %s on conflict do nothing",
             (products, through),
         )
-        cur.execute(_SWEEP, {
-            "source": source_label(settings.exchange.api_url), "reason": MISSED_REASON, "step": step,
-            "oldest": through - timedelta(days=settings.ingest.retention_days), "through": through,
-            "products": products,
-        })  # fmt: skip
+        cur.execute(
+            _SWEEP,
+            {
+                "source": source_label(settings.exchange.api_url),
+                "reason": MISSED_REASON,
+                "step": step,
+                "oldest": through - timedelta(days=settings.ingest.retention_days),
+                "through": through,
+                "products": products,
+            },
+        )
         recorded = cur.rowcount
         cur.execute(
             "update raw.coinbase_ingest_watermarks set accounted_through = %s, updated_at = now() "
@@ -70,6 +76,9 @@ def account_gaps(conn: Connection, settings: Settings, through: datetime) -> int
             (through, products, through),
         )
     if recorded:
-        log.warning("recorded %d missed (product, slot, endpoint) up to %s: no landing task reached them",
-                    recorded, through.isoformat())  # fmt: skip
+        log.warning(
+            "recorded %d missed (product, slot, endpoint) up to %s: no landing task reached them",
+            recorded,
+            through.isoformat(),
+        )
     return recorded

@@ -17,19 +17,62 @@ from crypto_insights.config import Settings
 from crypto_insights.landing.reduce import InvalidBook, ReducedBook, reduce_book
 
 BOOK_COLUMNS = (
-    "product_id", "slot_at", "source", "sequence", "bids", "asks", "profile_mid", "profile_band_pct",
-    "profile_bucket_bps", "profile", "bid_levels_total", "ask_levels_total", "bid_levels_kept",
-    "ask_levels_kept", "bid_levels_excluded", "ask_levels_excluded", "bid_size_total", "ask_size_total",
-    "is_crossed", "auction_mode", "body_bytes", "_rescued_data", "exchange_time", "requested_at", "received_at",
-)  # fmt: skip
+    "product_id",
+    "slot_at",
+    "source",
+    "sequence",
+    "bids",
+    "asks",
+    "profile_mid",
+    "profile_band_pct",
+    "profile_bucket_bps",
+    "profile",
+    "bid_levels_total",
+    "ask_levels_total",
+    "bid_levels_kept",
+    "ask_levels_kept",
+    "bid_levels_excluded",
+    "ask_levels_excluded",
+    "bid_size_total",
+    "ask_size_total",
+    "is_crossed",
+    "auction_mode",
+    "body_bytes",
+    "_rescued_data",
+    "exchange_time",
+    "requested_at",
+    "received_at",
+)
 TICKER_COLUMNS = (
-    "product_id", "slot_at", "source", "trade_id", "price", "size", "bid", "ask", "volume", "rfq_volume",
-    "conversions_volume", "_rescued_data", "exchange_time", "requested_at", "received_at",
-)  # fmt: skip
+    "product_id",
+    "slot_at",
+    "source",
+    "trade_id",
+    "price",
+    "size",
+    "bid",
+    "ask",
+    "volume",
+    "rfq_volume",
+    "conversions_volume",
+    "_rescued_data",
+    "exchange_time",
+    "requested_at",
+    "received_at",
+)
 ERROR_COLUMNS = (
-    "product_id", "slot_at", "endpoint", "source", "error_kind", "reason", "http_status", "attempts",
-    "body_excerpt", "first_trade_id", "last_trade_id",
-)  # fmt: skip
+    "product_id",
+    "slot_at",
+    "endpoint",
+    "source",
+    "error_kind",
+    "reason",
+    "http_status",
+    "attempts",
+    "body_excerpt",
+    "first_trade_id",
+    "last_trade_id",
+)
 JSON_COLUMNS = frozenset({"bids", "asks", "profile", "_rescued_data"})
 BODY_EXCERPT_CHARS = 2000
 
@@ -64,38 +107,67 @@ def error_row(product_id: str, slot_at: str, endpoint: str, source: str, exc: Ba
     if isinstance(excerpt, bytes):
         excerpt = excerpt.decode("utf-8", errors="replace")
     return {
-        "product_id": product_id, "slot_at": slot_at, "endpoint": endpoint, "source": source,
-        "error_kind": error_kind(exc), "reason": str(exc),
-        "http_status": getattr(exc, "status", None), "attempts": getattr(exc, "attempts", None),
+        "product_id": product_id,
+        "slot_at": slot_at,
+        "endpoint": endpoint,
+        "source": source,
+        "error_kind": error_kind(exc),
+        "reason": str(exc),
+        "http_status": getattr(exc, "status", None),
+        "attempts": getattr(exc, "attempts", None),
         "body_excerpt": excerpt[:BODY_EXCERPT_CHARS] if excerpt else None,
-    }  # fmt: skip
+    }
 
 
 def _book_row(book: Any, reduced: ReducedBook, slot_at: str, source: str, settings: Settings) -> dict:
     profile = [[b.side, b.bucket, str(b.size), str(b.notional), b.level_count] for b in reduced.profile]
     return {
-        "product_id": book.product_id, "slot_at": slot_at, "source": source, "sequence": book.sequence,
-        "bids": reduced.bids.top_levels, "asks": reduced.asks.top_levels,
-        "profile_mid": str(reduced.mid), "profile_band_pct": str(settings.ingest.profile_band_pct),
-        "profile_bucket_bps": settings.ingest.profile_bucket_bps, "profile": profile,
-        "bid_levels_total": reduced.bids.level_count, "ask_levels_total": reduced.asks.level_count,
-        "bid_levels_kept": len(reduced.bids.top_levels), "ask_levels_kept": len(reduced.asks.top_levels),
-        "bid_levels_excluded": reduced.bids.excluded_levels, "ask_levels_excluded": reduced.asks.excluded_levels,
-        "bid_size_total": str(reduced.bids.total_size), "ask_size_total": str(reduced.asks.total_size),
-        "is_crossed": reduced.is_crossed, "auction_mode": book.auction_mode, "body_bytes": book.body_bytes,
-        "_rescued_data": book.rescued or None, "exchange_time": book.exchange_time,
-        "requested_at": _iso(book.requested_at), "received_at": _iso(book.received_at),
-    }  # fmt: skip
+        "product_id": book.product_id,
+        "slot_at": slot_at,
+        "source": source,
+        "sequence": book.sequence,
+        "bids": reduced.bids.top_levels,
+        "asks": reduced.asks.top_levels,
+        "profile_mid": str(reduced.mid),
+        "profile_band_pct": str(settings.ingest.profile_band_pct),
+        "profile_bucket_bps": settings.ingest.profile_bucket_bps,
+        "profile": profile,
+        "bid_levels_total": reduced.bids.level_count,
+        "ask_levels_total": reduced.asks.level_count,
+        "bid_levels_kept": len(reduced.bids.top_levels),
+        "ask_levels_kept": len(reduced.asks.top_levels),
+        "bid_levels_excluded": reduced.bids.excluded_levels,
+        "ask_levels_excluded": reduced.asks.excluded_levels,
+        "bid_size_total": str(reduced.bids.total_size),
+        "ask_size_total": str(reduced.asks.total_size),
+        "is_crossed": reduced.is_crossed,
+        "auction_mode": book.auction_mode,
+        "body_bytes": book.body_bytes,
+        "_rescued_data": book.rescued or None,
+        "exchange_time": book.exchange_time,
+        "requested_at": _iso(book.requested_at),
+        "received_at": _iso(book.received_at),
+    }
 
 
 def _ticker_row(ticker: Any, slot_at: str, source: str) -> dict:
     return {
-        "product_id": ticker.product_id, "slot_at": slot_at, "source": source, "trade_id": ticker.trade_id,
-        "price": ticker.price, "size": ticker.size, "bid": ticker.bid, "ask": ticker.ask, "volume": ticker.volume,
-        "rfq_volume": ticker.rfq_volume, "conversions_volume": ticker.conversions_volume,
-        "_rescued_data": ticker.rescued or None, "exchange_time": ticker.time,
-        "requested_at": _iso(ticker.requested_at), "received_at": _iso(ticker.received_at),
-    }  # fmt: skip
+        "product_id": ticker.product_id,
+        "slot_at": slot_at,
+        "source": source,
+        "trade_id": ticker.trade_id,
+        "price": ticker.price,
+        "size": ticker.size,
+        "bid": ticker.bid,
+        "ask": ticker.ask,
+        "volume": ticker.volume,
+        "rfq_volume": ticker.rfq_volume,
+        "conversions_volume": ticker.conversions_volume,
+        "_rescued_data": ticker.rescued or None,
+        "exchange_time": ticker.time,
+        "requested_at": _iso(ticker.requested_at),
+        "received_at": _iso(ticker.received_at),
+    }
 
 
 def build_batch(slot_at: datetime, results: list[Any], settings: Settings, source: str) -> SlotBatch:
@@ -107,11 +179,12 @@ def build_batch(slot_at: datetime, results: list[Any], settings: Settings, sourc
         if result.book is not None:
             try:
                 reduced = reduce_book(
-                    result.book.bids, result.book.asks,
+                    result.book.bids,
+                    result.book.asks,
                     top_levels=settings.ingest.top_levels,
                     band_pct=Decimal(settings.ingest.profile_band_pct),
                     bucket_bps=settings.ingest.profile_bucket_bps,
-                )  # fmt: skip
+                )
                 batch.books.append(_book_row(result.book, reduced, slot, source, settings))
             except InvalidBook as exc:
                 batch.errors.append(error_row(pid, slot, "book", source, exc))
@@ -126,17 +199,25 @@ def build_batch(slot_at: datetime, results: list[Any], settings: Settings, sourc
 
 def _gap_row(pid: str, slot: str, endpoint: str, source: str, kind: str, reason: str) -> dict:
     return {
-        "product_id": pid, "slot_at": slot, "endpoint": endpoint, "source": source, "error_kind": kind,
-        "reason": reason, "http_status": None, "attempts": 0, "body_excerpt": None,
-    }  # fmt: skip
+        "product_id": pid,
+        "slot_at": slot,
+        "endpoint": endpoint,
+        "source": source,
+        "error_kind": kind,
+        "reason": reason,
+        "http_status": None,
+        "attempts": 0,
+        "body_excerpt": None,
+    }
 
 
 def missed_slot_batch(slot_at: datetime, product_ids: tuple[str, ...], source: str, reason: str) -> SlotBatch:
     """A slot that was never fetched (the task was late): recorded as a gap per product and endpoint."""
     slot = _iso(slot_at)
     batch = SlotBatch(slot_at=slot, source=source)
-    batch.errors = [_gap_row(pid, slot, ep, source, "missed_slot", reason) for pid in product_ids
-                    for ep in ("book", "ticker")]  # fmt: skip
+    batch.errors = [
+        _gap_row(pid, slot, ep, source, "missed_slot", reason) for pid in product_ids for ep in ("book", "ticker")
+    ]
     return batch
 
 
@@ -145,7 +226,11 @@ def quarantined_batch(batch: SlotBatch, reason: str) -> SlotBatch:
     keys = {(r["product_id"], "book") for r in batch.books} | {(r["product_id"], "ticker") for r in batch.tickers}
     keys |= {(r["product_id"], r["endpoint"]) for r in batch.errors}
     return SlotBatch(
-        slot_at=batch.slot_at, source=batch.source,
-        errors=[_gap_row(pid, batch.slot_at, ep, batch.source, "quarantined", reason[:BODY_EXCERPT_CHARS])
-                for pid, ep in sorted(keys) if ep in ("book", "ticker")],
-    )  # fmt: skip
+        slot_at=batch.slot_at,
+        source=batch.source,
+        errors=[
+            _gap_row(pid, batch.slot_at, ep, batch.source, "quarantined", reason[:BODY_EXCERPT_CHARS])
+            for pid, ep in sorted(keys)
+            if ep in ("book", "ticker")
+        ],
+    )

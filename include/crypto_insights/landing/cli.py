@@ -63,8 +63,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     how_many = land.add_mutually_exclusive_group(required=True)
     how_many.add_argument("--once", action="store_true", help="land the current slot and exit")
     how_many.add_argument("--slots", type=int, help="land this many consecutive slots, waiting for each")
-    how_many.add_argument("--account-gaps", action="store_true",
-                          help="record every slot up to --through (default now) that no landing reached")
+    how_many.add_argument(
+        "--account-gaps",
+        action="store_true",
+        help="record every slot up to --through (default now) that no landing reached",
+    )
     land.add_argument("--through", default=None, help="with --account-gaps: ISO-8601 time with a zone")
     land.set_defaults(func=_land)
     subparsers.add_parser("migrate", parents=[common], help="apply the raw schema migrations").set_defaults(

@@ -154,11 +154,14 @@ def _copy_insert(cur, table: str, columns: Sequence[str], rows: list[dict], wher
         return 0
     column_list = ", ".join(columns)
     staging = f"_landing_{table}"
-    cur.execute(f"create temp table if not exists {staging} (like raw.{table} including defaults) "
-                "on commit delete rows")
+    cur.execute(
+        f"create temp table if not exists {staging} (like raw.{table} including defaults) on commit delete rows"
+    )
     cur.copy_expert(f"copy {staging} ({column_list}) from stdin", copy_text(rows, columns))
-    cur.execute(f"insert into raw.{table} ({column_list}) select {column_list} from {staging} as s {where} "
-                "on conflict do nothing")
+    cur.execute(
+        f"insert into raw.{table} ({column_list}) select {column_list} from {staging} as s {where} "
+        "on conflict do nothing"
+    )
     return cur.rowcount
 
 
@@ -171,8 +174,11 @@ def trade_state(conn: Connection, product_ids: Sequence[str]) -> dict[str, tuple
         for pid in product_ids:  # one index probe each: max() per product does not use the index on a group by
             cur.execute("select max(trade_id) from raw.coinbase_trades where product_id = %s", (pid,))
             state[pid] = (cur.fetchone()[0], [])
-        cur.execute("select product_id, after_id, down_to_id from raw.coinbase_trade_gaps "
-                    "where product_id = any(%s) order by after_id desc", (list(product_ids),))
+        cur.execute(
+            "select product_id, after_id, down_to_id from raw.coinbase_trade_gaps "
+            "where product_id = any(%s) order by after_id desc",
+            (list(product_ids),),
+        )
         for pid, after_id, down_to_id in cur.fetchall():
             state[pid][1].append(Gap(pid, after_id, down_to_id))
     return state
@@ -190,13 +196,17 @@ def write_trades(conn: Connection, batches: Sequence) -> int:
             ensure_partitions(conn, day, days=1)
         landed = _copy_insert(cur, "coinbase_trades", TRADE_COLUMNS, trades, _TRADE_NOT_LANDED)
         if closed:
-            cur.execute("delete from raw.coinbase_trade_gaps as g using unnest(%s::text[], %s::bigint[]) "
-                        "as c (product_id, after_id) where g.product_id = c.product_id and g.after_id = c.after_id",
-                        tuple(map(list, zip(*closed, strict=True))))  # fmt: skip
+            cur.execute(
+                "delete from raw.coinbase_trade_gaps as g using unnest(%s::text[], %s::bigint[]) "
+                "as c (product_id, after_id) where g.product_id = c.product_id and g.after_id = c.after_id",
+                tuple(map(list, zip(*closed, strict=True))),
+            )
         for gap in kept:
-            cur.execute("insert into raw.coinbase_trade_gaps (product_id, after_id, down_to_id) values (%s, %s, %s) "
-                        "on conflict (product_id, after_id) do update set down_to_id = excluded.down_to_id",
-                        (gap.product_id, gap.after_id, gap.down_to_id))  # fmt: skip
+            cur.execute(
+                "insert into raw.coinbase_trade_gaps (product_id, after_id, down_to_id) values (%s, %s, %s) "
+                "on conflict (product_id, after_id) do update set down_to_id = excluded.down_to_id",
+                (gap.product_id, gap.after_id, gap.down_to_id),
+            )
         _copy_insert(cur, "coinbase_ingest_errors", ERROR_COLUMNS, errors)
     return landed
 

@@ -98,8 +98,12 @@ class Lander:
             except DATABASE_DOWN as exc:
                 path = self.spool.save(batch)
                 report.spooled = True
-                log.warning("database unavailable (%s): slot %s kept in %s, landed on a later call",
-                            str(exc).strip(), batch.slot_at, path)  # fmt: skip
+                log.warning(
+                    "database unavailable (%s): slot %s kept in %s, landed on a later call",
+                    str(exc).strip(),
+                    batch.slot_at,
+                    path,
+                )
                 return report
             except psycopg2.Error as exc:
                 self._quarantine(batch, exc, self.spool.save(batch))
@@ -130,9 +134,15 @@ def land_slot(
     results = fetch_slot(client, settings.product_ids, deadline=deadline)
     batch = build_batch(slot_at, results, settings, source_label(settings.exchange.api_url))
     report = lander.land(batch)
-    log.info("slot %s: %d books, %d tickers landed, %d errors recorded, %d duplicates%s",
-             report.slot_at, report.books, report.tickers, report.errors, report.duplicates,
-             " (spooled: database down)" if report.spooled else "")
+    log.info(
+        "slot %s: %d books, %d tickers landed, %d errors recorded, %d duplicates%s",
+        report.slot_at,
+        report.books,
+        report.tickers,
+        report.errors,
+        report.duplicates,
+        " (spooled: database down)" if report.spooled else "",
+    )
     for failure in report.failures:
         log.warning("slot %s: %s", report.slot_at, failure)
     return report

@@ -40,8 +40,9 @@ from operator import itemgetter, mul
 
 # Additions, products and exponent shifts are never rounded in this context, and anything that would be raises.
 # (Operand sizes are bounded: Coinbase-style strings, or numbers with at most 3 exponent digits, as dbt reads them.)
-EXACT = Context(prec=MAX_PREC, Emax=MAX_EMAX, Emin=MIN_EMIN,
-                traps=[Inexact, InvalidOperation, DivisionByZero, Overflow])  # fmt: skip
+EXACT = Context(
+    prec=MAX_PREC, Emax=MAX_EMAX, Emin=MIN_EMIN, traps=[Inexact, InvalidOperation, DivisionByZero, Overflow]
+)
 ZERO = Decimal(0)
 
 # The number syntax of dbt's `is_decimal_string` (PostgreSQL `\s` is ASCII whitespace, `[0-9]` ASCII digits).
@@ -107,8 +108,9 @@ def reduce_book(bids: list, asks: list, *, top_levels: int, band_pct: Decimal, b
         lowers, uppers = [mid - r for r in radii], [mid + r for r in radii]
         bid_profile, bid_summary = _profile(bid, "bid", lowers, uppers)
         ask_profile, ask_summary = _profile(ask, "ask", lowers, uppers)
-    return ReducedBook(best_bid, best_ask, mid, best_bid >= best_ask, bid_summary, ask_summary,
-                       bid_profile + ask_profile)  # fmt: skip
+    return ReducedBook(
+        best_bid, best_ask, mid, best_bid >= best_ask, bid_summary, ask_summary, bid_profile + ask_profile
+    )
 
 
 def _bucket_count(top_levels: int, band_pct: Decimal, bucket_bps: int) -> int:
@@ -166,8 +168,10 @@ def _check_strings(prices: list, sizes: list, name: str) -> None:
     for i, (price, size) in enumerate(zip(prices, sizes, strict=True)):
         for what, value in (("price", price), ("size", size)):
             if value is not None and type(value) is not str:
-                raise InvalidBook(f"{name}[{i}]: {what} {_short(value)} is not a string "
-                                  "(Coinbase sends numbers as strings; a JSON number would not be exact)")  # fmt: skip
+                raise InvalidBook(
+                    f"{name}[{i}]: {what} {_short(value)} is not a string "
+                    "(Coinbase sends numbers as strings; a JSON number would not be exact)"
+                )
 
 
 def _short(value: object) -> str:
@@ -182,8 +186,9 @@ def _is_plain(texts: list) -> bool:
     return joined.isascii() and len(joined.encode().translate(None, _PLAIN_CHARS)) == len(texts) - 1
 
 
-def _sorted_side(rows: list, prices_text: list[str], sizes_text: list[str], top_levels: int,
-                 descending: bool) -> _Levels | None:  # fmt: skip
+def _sorted_side(
+    rows: list, prices_text: list[str], sizes_text: list[str], top_levels: int, descending: bool
+) -> _Levels | None:
     """The exchange's case, verified in bulk: every row valid and the side in order. None when not so."""
     try:  # EXACT.create_decimal: the constructor without the context lookup (never rounds at MAX_PREC)
         prices = list(map(EXACT.create_decimal, prices_text))
@@ -207,8 +212,7 @@ def _number(text: object) -> Decimal | None:
     return value if value > 0 else None
 
 
-def _any_side(rows: list, prices_text: list, sizes_text: list, top_levels: int, descending: bool,
-              name: str) -> _Levels:  # fmt: skip
+def _any_side(rows: list, prices_text: list, sizes_text: list, top_levels: int, descending: bool, name: str) -> _Levels:
     """Any side: each string parsed on its own, invalid levels excluded and counted, the rest sorted."""
     prices = list(map(_number, prices_text))
     sizes = list(map(_number, sizes_text))

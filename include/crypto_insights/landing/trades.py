@@ -32,9 +32,18 @@ from crypto_insights.landing.slots import source_label
 log = logging.getLogger(__name__)
 
 TRADE_COLUMNS = (
-    "product_id", "trade_id", "source", "side", "price", "size", "_rescued_data", "exchange_time", "traded_at",
-    "slot_at", "received_at",
-)  # fmt: skip
+    "product_id",
+    "trade_id",
+    "source",
+    "side",
+    "price",
+    "size",
+    "_rescued_data",
+    "exchange_time",
+    "traded_at",
+    "slot_at",
+    "received_at",
+)
 
 
 @dataclass
@@ -80,12 +89,21 @@ def page_rows(page: TradesPage, slot: str, source: str, newer_than: int | None, 
         if t.trade_id in seen:
             continue
         seen.add(t.trade_id)
-        rows.append({
-            "product_id": page.product_id, "trade_id": t.trade_id, "source": source, "side": t.side,
-            "price": t.price, "size": t.size, "_rescued_data": t.rescued or None, "exchange_time": t.time,
-            "traded_at": t.traded_at.isoformat(), "slot_at": slot,
-            "received_at": (page.received_at or datetime.now(UTC)).isoformat(),
-        })  # fmt: skip
+        rows.append(
+            {
+                "product_id": page.product_id,
+                "trade_id": t.trade_id,
+                "source": source,
+                "side": t.side,
+                "price": t.price,
+                "size": t.size,
+                "_rescued_data": t.rescued or None,
+                "exchange_time": t.time,
+                "traded_at": t.traded_at.isoformat(),
+                "slot_at": slot,
+                "received_at": (page.received_at or datetime.now(UTC)).isoformat(),
+            }
+        )
     return rows
 
 
@@ -116,12 +134,15 @@ class TradeTape:
         products = self.settings.product_ids
         budgets = _page_budgets(products, self.settings.ingest.trades_backfill_pages_per_slot)
         with ThreadPoolExecutor(max_workers=min(8, len(products)), thread_name_prefix="coinbase-trades") as pool:
-            futures = [pool.submit(self._product, pid, slot_at, *state.get(pid, (None, [])), budgets[pid], deadline)
-                       for pid in products]  # fmt: skip
+            futures = [
+                pool.submit(self._product, pid, slot_at, *state.get(pid, (None, [])), budgets[pid], deadline)
+                for pid in products
+            ]
             return [f.result() for f in futures]
 
-    def _product(self, pid: str, slot_at: datetime, last: int | None, gaps: list[Gap], backfill_pages: int,
-                 deadline: float) -> TradeBatch:  # fmt: skip
+    def _product(
+        self, pid: str, slot_at: datetime, last: int | None, gaps: list[Gap], backfill_pages: int, deadline: float
+    ) -> TradeBatch:
         slot = slot_at.isoformat()
         batch = TradeBatch(pid)
         try:
@@ -154,8 +175,9 @@ class TradeTape:
                 reached = older.oldest_id is not None and older.oldest_id <= gap.down_to_id + 1
                 if older.trades:  # the part of the gap this page spans must be whole
                     lowest = max(older.oldest_id, gap.down_to_id + 1)
-                    self._give_up(batch, slot, _skipped(filled, lowest, gap.after_id - 1),
-                                  "the exchange's page skipped them")  # fmt: skip
+                    self._give_up(
+                        batch, slot, _skipped(filled, lowest, gap.after_id - 1), "the exchange's page skipped them"
+                    )
                 too_old = bool(older.trades) and min(t.traded_at for t in older.trades) < horizon
                 if reached or not older.trades or too_old:
                     self._close(batch, gap, slot, None if reached else older, too_old)
@@ -171,8 +193,11 @@ class TradeTape:
         if last_page is None:
             return
         newest_missing = (last_page.oldest_id or gap.after_id) - 1
-        why = (f"older than the {self.settings.ingest.trades_backfill_hours} h backfill horizon" if too_old
-               else "the exchange serves no print older than this")  # fmt: skip
+        why = (
+            f"older than the {self.settings.ingest.trades_backfill_hours} h backfill horizon"
+            if too_old
+            else "the exchange serves no print older than this"
+        )
         self._give_up(batch, slot, [(gap.down_to_id + 1, newest_missing)], why)
 
     def _give_up(self, batch: TradeBatch, slot: str, runs: list[tuple[int, int]], why: str) -> None:
@@ -180,12 +205,21 @@ class TradeTape:
         for first, last in runs:
             if first > last:
                 continue
-            batch.errors.append({
-                "product_id": batch.product_id, "slot_at": slot, "endpoint": "trades", "source": self.source,
-                "error_kind": "trades_gap_unrecoverable", "reason": f"prints {first}..{last} not landed: {why}",
-                "http_status": None, "attempts": None, "body_excerpt": None,
-                "first_trade_id": first, "last_trade_id": last,
-            })  # fmt: skip
+            batch.errors.append(
+                {
+                    "product_id": batch.product_id,
+                    "slot_at": slot,
+                    "endpoint": "trades",
+                    "source": self.source,
+                    "error_kind": "trades_gap_unrecoverable",
+                    "reason": f"prints {first}..{last} not landed: {why}",
+                    "http_status": None,
+                    "attempts": None,
+                    "body_excerpt": None,
+                    "first_trade_id": first,
+                    "last_trade_id": last,
+                }
+            )
 
 
 MIN_NEWEST_PAGE = 100

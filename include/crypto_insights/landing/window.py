@@ -65,17 +65,20 @@ class WindowLander:
         left_s = self.settings.ingest.slot_deadline_s - late_s
         if left_s <= 0:
             batch = missed_slot_batch(
-                slot_at, self.settings.product_ids, source_label(self.settings.exchange.api_url),
+                slot_at,
+                self.settings.product_ids,
+                source_label(self.settings.exchange.api_url),
                 f"slot not fetched: landing reached it {late_s:.1f}s late, past its "
                 f"{self.settings.ingest.slot_deadline_s:g}s deadline",
-            )  # fmt: skip
+            )
             return self.lander.land(batch)
         deadline = time.monotonic() + left_s
         # the trade pages are fetched beside the books and tickers, so a slow book never costs the slot's trades
         with ThreadPoolExecutor(max_workers=1, thread_name_prefix="coinbase-tape") as pool:
             trades = pool.submit(self._fetch_trades, slot_at, deadline)
-            report = land_slot(slot_at, settings=self.settings, client=self.client, lander=self.lander,
-                               deadline=deadline)  # fmt: skip
+            report = land_slot(
+                slot_at, settings=self.settings, client=self.client, lander=self.lander, deadline=deadline
+            )
             if report.books and not report.spooled:
                 # the transform may start on the books now: it takes ~1 s to start, by when the slot's prints are
                 # landed too, and a print that is later still is taken in by the next micro-batch
@@ -98,8 +101,11 @@ class WindowLander:
         try:
             state = self.lander.with_writer(lambda w: w.trade_state(products))
         except DATABASE_DOWN as exc:
-            log.warning("slot %s: trades not fetched, the warehouse is unavailable (%s); a later slot fetches them",
-                        slot_at.isoformat(), str(exc).strip())  # fmt: skip
+            log.warning(
+                "slot %s: trades not fetched, the warehouse is unavailable (%s); a later slot fetches them",
+                slot_at.isoformat(),
+                str(exc).strip(),
+            )
             return None
         return self.tape.fetch(slot_at, state, deadline)
 
@@ -112,13 +118,17 @@ class WindowLander:
         try:
             report.trades = self.lander.with_writer(lambda w: w.write_trades(batches))
         except DATABASE_DOWN as exc:
-            log.warning("slot %s: trades not landed, the warehouse is unavailable (%s); a later slot fetches them",
-                        slot_at.isoformat(), str(exc).strip())  # fmt: skip
+            log.warning(
+                "slot %s: trades not landed, the warehouse is unavailable (%s); a later slot fetches them",
+                slot_at.isoformat(),
+                str(exc).strip(),
+            )
             return
         report.trade_pages = sum(b.pages for b in batches)
         report.errors += sum(len(b.errors) for b in batches)
-        report.failures += [f"{e['product_id']} trades: {e['error_kind']}: {e['reason']}"
-                            for b in batches for e in b.errors]  # fmt: skip
+        report.failures += [
+            f"{e['product_id']} trades: {e['error_kind']}: {e['reason']}" for b in batches for e in b.errors
+        ]
 
     def account_gaps(self, through: datetime) -> int:
         """Land what the spool holds, then record the slots up to `through` that no window reached.

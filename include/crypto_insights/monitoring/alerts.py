@@ -35,9 +35,14 @@ class Alert:
 
     def as_dict(self) -> dict[str, Any]:
         return {
-            "key": self.key, "status": self.status, "severity": self.severity, "title": self.title,
-            "summary": self.summary, "details": self.details, "at": self.at.isoformat(),
-        }  # fmt: skip
+            "key": self.key,
+            "status": self.status,
+            "severity": self.severity,
+            "title": self.title,
+            "summary": self.summary,
+            "details": self.details,
+            "at": self.at.isoformat(),
+        }
 
     def payload(self) -> dict[str, Any]:
         """The webhook body: `text` is what Slack and Mattermost incoming webhooks show; `alert` is for machines."""

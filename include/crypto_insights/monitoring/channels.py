@@ -34,8 +34,10 @@ def post_to_webhook(url: str, alert: Alert) -> int:
     import requests
 
     response = requests.post(
-        url, data=json.dumps(alert.payload(), default=str), timeout=WEBHOOK_TIMEOUT_S,
+        url,
+        data=json.dumps(alert.payload(), default=str),
+        timeout=WEBHOOK_TIMEOUT_S,
         headers={"Content-Type": "application/json", "User-Agent": "crypto-insights-alerts/1"},
-    )  # fmt: skip
+    )
     response.raise_for_status()
     return response.status_code

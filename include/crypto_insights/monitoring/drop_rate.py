@@ -127,8 +127,10 @@ def count_settled_slots(reader: Connection, conn: Connection, settings: Settings
         return 0
     with reader, reader.cursor() as cur:
         cur.execute(_COUNTS_PER_SLOT, {"since": since, "until": until, "products": list(settings.product_ids)})
-        counts = [(slot, entity, int(seen), int(rejected), json.dumps(rules))
-                  for slot, entity, seen, rejected, rules in cur.fetchall()]  # fmt: skip
+        counts = [
+            (slot, entity, int(seen), int(rejected), json.dumps(rules))
+            for slot, entity, seen, rejected, rules in cur.fetchall()
+        ]
     with conn, conn.cursor() as cur:
         if counts:
             cur.executemany(
@@ -143,8 +145,10 @@ def count_settled_slots(reader: Connection, conn: Connection, settings: Settings
 def drop_rates(conn: Connection, now: datetime) -> list[EntityDropRate]:
     """Rows seen and rejected per entity over the counted slots of the last 15 minutes."""
     with conn, conn.cursor() as cur:
-        cur.execute("select entity, rows_seen, rows_rejected, by_rule from raw.pipeline_drop_counts "
-                    "where slot_at > %s", (now - WINDOW,))  # fmt: skip
+        cur.execute(
+            "select entity, rows_seen, rows_rejected, by_rule from raw.pipeline_drop_counts where slot_at > %s",
+            (now - WINDOW,),
+        )
         rows = cur.fetchall()
     seen: dict[str, int] = defaultdict(int)
     rejected: dict[str, int] = defaultdict(int)
@@ -167,18 +171,34 @@ def drop_rate_check(reader: Connection, conn: Connection, settings: Settings, no
     if not judged:
         return CheckResult(DROP_RATE, None, TITLE, "no rows landed in the last 15 minutes")
     details = {
-        "max_drop_rate": str(limit), "window_minutes": int(WINDOW.total_seconds() // 60),
-        "entities": {r.entity: {"rows_seen": r.rows_seen, "rows_rejected": r.rows_rejected,
-                                "rate": float(round(r.rate, 6)), "by_rule": r.by_rule} for r in judged},
-    }  # fmt: skip
+        "max_drop_rate": str(limit),
+        "window_minutes": int(WINDOW.total_seconds() // 60),
+        "entities": {
+            r.entity: {
+                "rows_seen": r.rows_seen,
+                "rows_rejected": r.rows_rejected,
+                "rate": float(round(r.rate, 6)),
+                "by_rule": r.by_rule,
+            }
+            for r in judged
+        },
+    }
     uncounted = {r.entity: r.rows_rejected for r in rates if not r.rows_seen and r.rows_rejected}
     if uncounted:  # rejected rows of an entity this query does not count yet: visible, but not judged
         details["rejected_but_not_counted"] = uncounted
     over = sorted((r for r in judged if r.rate > limit), key=lambda r: r.rate, reverse=True)
     if over:
-        summary = (f"the data-quality rules dropped {'; '.join(r.describe() for r in over)} in the last 15 minutes "
-                   f"(alerts.max_drop_rate = {limit:%})")  # fmt: skip
+        summary = (
+            f"the data-quality rules dropped {'; '.join(r.describe() for r in over)} in the last 15 minutes "
+            f"(alerts.max_drop_rate = {limit:%})"
+        )
         return CheckResult(DROP_RATE, True, TITLE, summary, severity="warning", details=details)
     worst = max(judged, key=lambda r: r.rate)
-    return CheckResult(DROP_RATE, False, TITLE, f"drop rates are at most {worst.rate:.1%} ({worst.entity})",
-                       severity="warning", details=details)  # fmt: skip
+    return CheckResult(
+        DROP_RATE,
+        False,
+        TITLE,
+        f"drop rates are at most {worst.rate:.1%} ({worst.entity})",
+        severity="warning",
+        details=details,
+    )

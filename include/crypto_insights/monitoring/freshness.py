@@ -52,18 +52,23 @@ def ingest_freshness(conn: Connection, settings: Settings, now: datetime) -> Che
         age = (now - newest).total_seconds()
         details.update(newest_slot_at=newest.isoformat(), age_s=round(age, 1))
         if age > limit:
-            summary = (f"no order-book snapshot has landed for {format_duration(age)} (newest slot "
-                       f"{newest.isoformat()}; alerts.stale_after_s = {limit})")  # fmt: skip
+            summary = (
+                f"no order-book snapshot has landed for {format_duration(age)} (newest slot "
+                f"{newest.isoformat()}; alerts.stale_after_s = {limit})"
+            )
             return CheckResult(INGEST_STALE, True, TITLE, summary, details=details)
-        return CheckResult(INGEST_STALE, False, TITLE, f"order books land: the newest slot is {age:.0f}s old",
-                           details=details)  # fmt: skip
+        return CheckResult(
+            INGEST_STALE, False, TITLE, f"order books land: the newest slot is {age:.0f}s old", details=details
+        )
     created = _raw_schema_created(conn)
     if created is None:
         return CheckResult(INGEST_STALE, None, TITLE, "the raw schema does not exist yet", details=details)
     age = (now - created).total_seconds()
     details.update(newest_slot_at=None, raw_schema_created_at=created.isoformat(), age_s=round(age, 1))
     if age > limit:
-        summary = (f"no order-book snapshot has ever landed; the raw schema was created {format_duration(age)} ago "
-                   f"(alerts.stale_after_s = {limit})")  # fmt: skip
+        summary = (
+            f"no order-book snapshot has ever landed; the raw schema was created {format_duration(age)} ago "
+            f"(alerts.stale_after_s = {limit})"
+        )
         return CheckResult(INGEST_STALE, True, TITLE, summary, details=details)
     return CheckResult(INGEST_STALE, None, TITLE, "nothing landed yet; the raw schema is new", details=details)

@@ -67,8 +67,13 @@ def open_incidents(conn: Connection) -> dict[str, Incident]:
 def open_incident(conn: Connection, alert: Alert, deliver: Deliver) -> bool:
     """Open the incident of `alert.key` and deliver `alert`, or refresh the open one silently; True if opened."""
     with conn, conn.cursor() as cur:
-        params = {"key": alert.key, "severity": alert.severity, "title": alert.title, "summary": alert.summary,
-                  "details": json.dumps(alert.details, default=str)}  # fmt: skip
+        params = {
+            "key": alert.key,
+            "severity": alert.severity,
+            "title": alert.title,
+            "summary": alert.summary,
+            "details": json.dumps(alert.details, default=str),
+        }
         cur.execute(
             "insert into raw.pipeline_alerts (alert_key, severity, title, summary, details) "
             "values (%(key)s, %(severity)s, %(title)s, %(summary)s, %(details)s) "
@@ -87,7 +92,12 @@ def open_incident(conn: Connection, alert: Alert, deliver: Deliver) -> bool:
 
 
 def resolve_incident(
-    conn: Connection, key: str, resolution: str, deliver: Deliver, *, seen_before: datetime | None = None,
+    conn: Connection,
+    key: str,
+    resolution: str,
+    deliver: Deliver,
+    *,
+    seen_before: datetime | None = None,
     details: dict[str, Any] | None = None,
 ) -> Incident | None:
     """Resolve the open incident of `key` (only if last seen firing before `seen_before`, when given) and deliver
@@ -104,13 +114,22 @@ def resolve_incident(
             return None
         incident = Incident(*row)
         lasted = incident.resolved_at - incident.opened_at if incident.resolved_at else None
-        deliver(Alert(
-            key=key, status="resolved", title=incident.title, severity="warning",
-            summary=f"{resolution} (open since {incident.opened_at.isoformat(timespec='seconds')}"
-                    + (f", for {format_duration(lasted.total_seconds())})" if lasted else ")"),
-            details={"incident_id": incident.incident_id, "opened_at": incident.opened_at.isoformat(),
-                     "last_summary": incident.summary, **(details or {})},
-        ))  # fmt: skip
+        deliver(
+            Alert(
+                key=key,
+                status="resolved",
+                title=incident.title,
+                severity="warning",
+                summary=f"{resolution} (open since {incident.opened_at.isoformat(timespec='seconds')}"
+                + (f", for {format_duration(lasted.total_seconds())})" if lasted else ")"),
+                details={
+                    "incident_id": incident.incident_id,
+                    "opened_at": incident.opened_at.isoformat(),
+                    "last_summary": incident.summary,
+                    **(details or {}),
+                },
+            )
+        )
         return incident
 
 
@@ -119,10 +138,15 @@ def apply_check(conn: Connection, result: CheckResult, deliver: Deliver) -> Outc
     if result.firing is None:
         return Outcome(result.key, "unknown", result.summary)
     if result.firing:
-        alert = Alert(key=result.key, status="firing", title=result.title, summary=result.summary,
-                      severity=result.severity, details=result.details)  # fmt: skip
+        alert = Alert(
+            key=result.key,
+            status="firing",
+            title=result.title,
+            summary=result.summary,
+            severity=result.severity,
+            details=result.details,
+        )
         opened = open_incident(conn, alert, deliver)
         return Outcome(result.key, "opened" if opened else "still_firing", result.summary)
     resolved = resolve_incident(conn, result.key, result.summary, deliver, details=result.details)
     return Outcome(result.key, "resolved" if resolved else "healthy", result.summary)
-

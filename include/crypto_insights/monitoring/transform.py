@@ -19,8 +19,9 @@ RECOVERED_BY = {
 }
 
 
-def transform_recovery(conn: Connection, updated_at: Callable[[], datetime | None], deliver: Deliver,
-                       key: str = TRANSFORM_FAILED) -> Outcome:  # fmt: skip
+def transform_recovery(
+    conn: Connection, updated_at: Callable[[], datetime | None], deliver: Deliver, key: str = TRANSFORM_FAILED
+) -> Outcome:
     """Resolve the open `key` incident when `updated_at()` (the newest success, asked only while an incident is
     open) is later than the incident's last failure."""
     what, detail = RECOVERED_BY[key]
@@ -30,9 +31,9 @@ def transform_recovery(conn: Connection, updated_at: Callable[[], datetime | Non
     done = updated_at()
     if done is None or done <= incident.last_seen_at:
         since = f"; last success at {done.isoformat(timespec='seconds')}" if done else ""
-        return Outcome(key, "still_firing",
-                       f"last failure at {incident.last_seen_at.isoformat(timespec='seconds')}{since}")  # fmt: skip
+        return Outcome(
+            key, "still_firing", f"last failure at {incident.last_seen_at.isoformat(timespec='seconds')}{since}"
+        )
     resolution = f"{what} at {done.isoformat(timespec='seconds')}"
-    resolved = resolve_incident(conn, key, resolution, deliver, seen_before=done,
-                                details={detail: done.isoformat()})  # fmt: skip
+    resolved = resolve_incident(conn, key, resolution, deliver, seen_before=done, details={detail: done.isoformat()})
     return Outcome(key, "resolved" if resolved else "still_firing", resolution)

@@ -56,9 +56,7 @@ def _url(args: argparse.Namespace) -> int:
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser("postgres", help="the embedded PostgreSQL server")
     actions = parser.add_subparsers(dest="action", required=True)
-    actions.add_parser("start", help="initdb on first use, start, create roles and databases").set_defaults(
-        func=_start
-    )
+    actions.add_parser("start", help="initdb on first use, start, create roles and databases").set_defaults(func=_start)
     actions.add_parser("stop", help="stop the server").set_defaults(func=_stop)
     actions.add_parser("status", help="exit 0 when running").set_defaults(func=_status)
     url = actions.add_parser("url", help="print a connection URL (contains the role's password)")

@@ -44,8 +44,15 @@ class Endpoint:
         return f"{scheme}://{auth}@{self.host}:{self.port}/{quote(self.dbname, safe='')}"
 
     def connect_kwargs(self) -> dict[str, object]:
-        return {"host": self.host, "port": self.port, "user": self.user, "password": self.password,
-                "dbname": self.dbname, "connect_timeout": 5, "application_name": "crypto-insights"}
+        return {
+            "host": self.host,
+            "port": self.port,
+            "user": self.user,
+            "password": self.password,
+            "dbname": self.dbname,
+            "connect_timeout": 5,
+            "application_name": "crypto-insights",
+        }
 
     def with_db(self, dbname: str) -> Endpoint:
         return Endpoint(self.host, self.port, self.user, self.password, dbname)
@@ -61,8 +68,9 @@ def endpoint(role: Role = "loader", dbname: str | None = None, base_dir: Path | 
         parts = urlsplit(external)
         if parts.scheme not in ("postgres", "postgresql") or not parts.hostname:
             raise DatabaseNotConfigured(f"${DATABASE_URL_ENV} must look like postgresql://user:pass@host:5432/")
-        return Endpoint(parts.hostname, parts.port or 5432, unquote(parts.username or ""),
-                        unquote(parts.password or ""), db)
+        return Endpoint(
+            parts.hostname, parts.port or 5432, unquote(parts.username or ""), unquote(parts.password or ""), db
+        )
     from crypto_insights.postgres.server import EmbeddedPostgres
 
     state = EmbeddedPostgres(base_dir).load_state()

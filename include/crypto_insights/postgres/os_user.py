@@ -24,8 +24,10 @@ def server_user() -> pwd.struct_passwd | None:
     try:
         return pwd.getpwnam(name)
     except KeyError:
-        raise RuntimeError(f"running as root needs an unprivileged account for PostgreSQL: "
-                           f"user {name!r} does not exist (set ${RUN_AS_ENV})") from None
+        raise RuntimeError(
+            f"running as root needs an unprivileged account for PostgreSQL: "
+            f"user {name!r} does not exist (set ${RUN_AS_ENV})"
+        ) from None
 
 
 def as_server_user(argv: Sequence[str]) -> list[str]:

@@ -106,10 +106,18 @@ class EmbeddedPostgres:
         state.port = free_port(state.port)
         self._save_state(state)
         argv = [
-            str(Path(state.bindir) / "pg_ctl"), "start", "--wait", "--timeout=60", "--silent",
-            "-D", str(state.data_dir), "-l", str(state.log_file),
-            "-o", f"-p {state.port} -c listen_addresses=127.0.0.1 -c unix_socket_directories=''",
-        ]  # fmt: skip
+            str(Path(state.bindir) / "pg_ctl"),
+            "start",
+            "--wait",
+            "--timeout=60",
+            "--silent",
+            "-D",
+            str(state.data_dir),
+            "-l",
+            str(state.log_file),
+            "-o",
+            f"-p {state.port} -c listen_addresses=127.0.0.1 -c unix_socket_directories=''",
+        ]
         started = time.monotonic()
         result = subprocess.run(as_server_user(argv), capture_output=True, text=True)
         if result.returncode != 0:
@@ -179,10 +187,18 @@ class EmbeddedPostgres:
         give_to_server_user(pwfile)
         try:
             argv = [
-                str(bindir / "initdb"), "-D", str(state.data_dir), "-U", SUPERUSER, f"--pwfile={pwfile}",
-                "--auth-host=scram-sha-256", "--auth-local=scram-sha-256", "--encoding=UTF8",
-                "--locale=C", "--no-instructions",
-            ]  # fmt: skip
+                str(bindir / "initdb"),
+                "-D",
+                str(state.data_dir),
+                "-U",
+                SUPERUSER,
+                f"--pwfile={pwfile}",
+                "--auth-host=scram-sha-256",
+                "--auth-local=scram-sha-256",
+                "--encoding=UTF8",
+                "--locale=C",
+                "--no-instructions",
+            ]
             result = subprocess.run(as_server_user(argv), capture_output=True, text=True)
         finally:
             pwfile.unlink(missing_ok=True)

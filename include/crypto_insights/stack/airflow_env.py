@@ -20,6 +20,9 @@ LOCAL_SETTINGS_SHIM = (
 )
 
 
+SIMPLE_AUTH_MANAGER = "airflow.api_fastapi.auth.managers.simple.simple_auth_manager.SimpleAuthManager"
+
+
 def airflow_home() -> Path:
     return local_dir() / "airflow"
 
@@ -35,39 +38,41 @@ def airflow_environment(base: dict[str, str] | None = None) -> dict[str, str]:
     (home / "config" / "airflow_local_settings.py").write_text(LOCAL_SETTINGS_SHIM)
     api = f"http://127.0.0.1:{port('airflow')}"
     env = dict(base if base is not None else os.environ)
-    env.update({
-        "PATH": f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}",
-        "AIRFLOW_HOME": str(home),
-        "AIRFLOW__CORE__DAGS_FOLDER": str(DAGS_DIR),
-        "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
-        "AIRFLOW__CORE__EXECUTOR": "LocalExecutor",
-        "AIRFLOW__CORE__PARALLELISM": "4",
-        "AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION": "False",
-        "AIRFLOW__CORE__AUTH_MANAGER": "airflow.api_fastapi.auth.managers.simple.simple_auth_manager.SimpleAuthManager",
-        "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS": f"{ADMIN_USER}:admin",
-        "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE": str(passwords_file),
-        "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": f"{api}/execution/",
-        "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": endpoint("airflow").url("postgresql+psycopg2"),
-        "AIRFLOW__API__BASE_URL": api,
-        "AIRFLOW__API__PORT": str(port("airflow")),
-        "AIRFLOW__API__HOST": "127.0.0.1",
-        "AIRFLOW__API__WORKERS": "1",
-        "AIRFLOW__API__SECRET_KEY": secrets["airflow_api_secret_key"],
-        "AIRFLOW__API_AUTH__JWT_SECRET": secrets["airflow_jwt_secret"],
-        "AIRFLOW__SCHEDULER__MIN_FILE_PROCESS_INTERVAL": "30",
-        # An idle scheduler loop sleeps this long (default 1 s) before it sees a landed window's asset event or a
-        # finished trigger: two such waits lie between a slot and the marts
-        # (docs/architecture.md#cadence-and-freshness).
-        "AIRFLOW__SCHEDULER__SCHEDULER_IDLE_SLEEP_TIME": "0.25",
-        "AIRFLOW__DAG_PROCESSOR__REFRESH_INTERVAL": "30",
-        # A task whose process died with a killed scheduler is failed (and retried) after 60 s, not Airflow's 300 s:
-        # with max_active_runs=1 its run would otherwise hold back the next landing window for five minutes.
-        "AIRFLOW__SCHEDULER__TASK_INSTANCE_HEARTBEAT_TIMEOUT": "60",
-        "AIRFLOW__SCHEDULER__TASK_INSTANCE_HEARTBEAT_TIMEOUT_DETECTION_INTERVAL": "10",
-        "AIRFLOW__COSMOS__ENABLE_TELEMETRY": "False",
-        "AIRFLOW_CONN_CRYPTO_WAREHOUSE": endpoint("loader").url(),
-        "AIRFLOW_CONN_CRYPTO_TRANSFORM": endpoint("transform").url(),
-        "DO_NOT_TRACK": "1",
-        "SCARF_ANALYTICS": "false",
-    })  # fmt: skip
+    env.update(
+        {
+            "PATH": f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}",
+            "AIRFLOW_HOME": str(home),
+            "AIRFLOW__CORE__DAGS_FOLDER": str(DAGS_DIR),
+            "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
+            "AIRFLOW__CORE__EXECUTOR": "LocalExecutor",
+            "AIRFLOW__CORE__PARALLELISM": "4",
+            "AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION": "False",
+            "AIRFLOW__CORE__AUTH_MANAGER": SIMPLE_AUTH_MANAGER,
+            "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS": f"{ADMIN_USER}:admin",
+            "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE": str(passwords_file),
+            "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": f"{api}/execution/",
+            "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": endpoint("airflow").url("postgresql+psycopg2"),
+            "AIRFLOW__API__BASE_URL": api,
+            "AIRFLOW__API__PORT": str(port("airflow")),
+            "AIRFLOW__API__HOST": "127.0.0.1",
+            "AIRFLOW__API__WORKERS": "1",
+            "AIRFLOW__API__SECRET_KEY": secrets["airflow_api_secret_key"],
+            "AIRFLOW__API_AUTH__JWT_SECRET": secrets["airflow_jwt_secret"],
+            "AIRFLOW__SCHEDULER__MIN_FILE_PROCESS_INTERVAL": "30",
+            # An idle scheduler loop sleeps this long (default 1 s) before it sees a landed window's asset event or a
+            # finished trigger: two such waits lie between a slot and the marts
+            # (docs/architecture.md#cadence-and-freshness).
+            "AIRFLOW__SCHEDULER__SCHEDULER_IDLE_SLEEP_TIME": "0.25",
+            "AIRFLOW__DAG_PROCESSOR__REFRESH_INTERVAL": "30",
+            # A task whose process died with a killed scheduler is failed (and retried) after 60 s, not Airflow's 300 s:
+            # with max_active_runs=1 its run would otherwise hold back the next landing window for five minutes.
+            "AIRFLOW__SCHEDULER__TASK_INSTANCE_HEARTBEAT_TIMEOUT": "60",
+            "AIRFLOW__SCHEDULER__TASK_INSTANCE_HEARTBEAT_TIMEOUT_DETECTION_INTERVAL": "10",
+            "AIRFLOW__COSMOS__ENABLE_TELEMETRY": "False",
+            "AIRFLOW_CONN_CRYPTO_WAREHOUSE": endpoint("loader").url(),
+            "AIRFLOW_CONN_CRYPTO_TRANSFORM": endpoint("transform").url(),
+            "DO_NOT_TRACK": "1",
+            "SCARF_ANALYTICS": "false",
+        }
+    )
     return env

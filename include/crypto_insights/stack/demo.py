@@ -44,8 +44,10 @@ def wait_http(url: str, what: str, supervisor: Supervisor, name: str, timeout_s:
         if state not in UP:
             break
         time.sleep(1)
-    raise SystemExit(f"{what} did not come up at {url} (supervisord: {name} {state}); last lines of "
-                     f"{supervisor.log_file(name)}:\n{supervisor.log_tail(name)}")
+    raise SystemExit(
+        f"{what} did not come up at {url} (supervisord: {name} {state}); last lines of "
+        f"{supervisor.log_file(name)}:\n{supervisor.log_tail(name)}"
+    )
 
 
 def start_source(supervisor: Supervisor, env: dict[str, str]) -> str:
@@ -62,8 +64,10 @@ def start_source(supervisor: Supervisor, env: dict[str, str]) -> str:
         raise SystemExit(f"port {exchange_port} is taken: set CRYPTO_INSIGHTS_EXCHANGE_PORT to a free one")
     supervisor.ensure({EXCHANGE: exchange_program(exchange_port, env)})
     wait_http(f"{url}/products/{settings.product_ids[0]}", "the offline exchange", supervisor, EXCHANGE, 30)
-    banner(f"SIMULATED DATA: {settings.exchange.api_url} is unreachable ({detail[:60]}...).\n"
-           f"Landing from the offline Coinbase-compatible exchange at {url}; rows are labelled source='simulated'.")
+    banner(
+        f"SIMULATED DATA: {settings.exchange.api_url} is unreachable ({detail[:60]}...).\n"
+        f"Landing from the offline Coinbase-compatible exchange at {url}; rows are labelled source='simulated'."
+    )
     return url
 
 
@@ -74,8 +78,9 @@ def start_airflow(supervisor: Supervisor, env: dict[str, str]) -> None:
     print("migrating Airflow's metadata database ...", flush=True)
     subprocess.run([str(BIN / "airflow"), "db", "migrate"], env=env, check=True, stdout=subprocess.DEVNULL)
     supervisor.ensure(airflow_programs(env))
-    wait_http(f"http://127.0.0.1:{api_port}/api/v2/monitor/health", "Airflow", supervisor, "airflow-api-server",
-              timeout_s=300)  # its first start imports much: minutes on a busy 2-core machine
+    wait_http(
+        f"http://127.0.0.1:{api_port}/api/v2/monitor/health", "Airflow", supervisor, "airflow-api-server", timeout_s=300
+    )  # its first start imports much: minutes on a busy 2-core machine
 
 
 def start_dashboards() -> tuple[str, str]:

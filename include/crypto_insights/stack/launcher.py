@@ -30,8 +30,9 @@ def main(argv: list[str]) -> int:
         return 2
     stale = marked_pids(lambda value: value == marker_value)  # never this process: it is not marked yet
     if stale:
-        print(f"launcher: ending {len(stale)} stale process(es) of {marker_value}: {stale}", file=sys.stderr,
-              flush=True)
+        print(
+            f"launcher: ending {len(stale)} stale process(es) of {marker_value}: {stale}", file=sys.stderr, flush=True
+        )
         terminate(stale)
     command = argv[3:]
     os.execvpe(command[0], command, env)

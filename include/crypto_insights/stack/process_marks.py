@@ -52,7 +52,7 @@ def marked_pids(matches: Callable[[str], bool]) -> list[int]:
         if not entry.name.isdigit() or int(entry.name) in spared:
             continue
         for item in _environ(int(entry.name)):
-            if item.startswith(prefix) and matches(item[len(prefix):].decode(errors="replace")):
+            if item.startswith(prefix) and matches(item[len(prefix) :].decode(errors="replace")):
                 found.append(int(entry.name))
                 break
     return found

@@ -35,7 +35,12 @@ def exchange_program(port: int, env: Mapping[str, str]) -> Program:
 
 def airflow_programs(env: Mapping[str, str]) -> dict[str, Program]:
     return {
-        name: Program((str(BIN / "airflow"), *command), env, startsecs=10,
-                      stopwaitsecs=AIRFLOW_STOPWAIT_S.get(name, 15), priority=200 + 10 * i)
+        name: Program(
+            (str(BIN / "airflow"), *command),
+            env,
+            startsecs=10,
+            stopwaitsecs=AIRFLOW_STOPWAIT_S.get(name, 15),
+            priority=200 + 10 * i,
+        )
         for i, (name, command) in enumerate(AIRFLOW.items())
-    }  # fmt: skip
+    }

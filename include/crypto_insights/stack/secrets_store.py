@@ -8,8 +8,13 @@ import secrets
 
 from crypto_insights.paths import local_dir
 
-NAMES = ("airflow_jwt_secret", "airflow_api_secret_key", "airflow_admin_password", "superset_secret_key",
-         "superset_admin_password")  # fmt: skip
+NAMES = (
+    "airflow_jwt_secret",
+    "airflow_api_secret_key",
+    "airflow_admin_password",
+    "superset_secret_key",
+    "superset_admin_password",
+)
 
 
 def load_secrets() -> dict[str, str]:

@@ -76,8 +76,11 @@ class Supervisor:
     def _unanswering_daemons(self) -> list[int]:
         """supervisord processes of this home's config that do not answer on the socket (hung, half-started)."""
         answering = self.daemon_pid()
-        return [int(p.name) for p in PROC.iterdir()
-                if p.name.isdigit() and int(p.name) != answering and self._names_our_conf(int(p.name))]  # fmt: skip
+        return [
+            int(p.name)
+            for p in PROC.iterdir()
+            if p.name.isdigit() and int(p.name) != answering and self._names_our_conf(int(p.name))
+        ]
 
     def start(self, name: str | None = None, timeout_s: float = 30.0) -> int:
         """Start supervisord as a daemon unless it runs (idempotent); returns its pid. With a program's name, also
@@ -103,9 +106,15 @@ class Supervisor:
         self.layout.logs_dir.mkdir(parents=True, exist_ok=True)
         self.layout.conf.write_text(render_daemon_conf(self.layout))
         env = {k: os.environ[k] for k in DAEMON_ENV_KEYS if k in os.environ}
-        result = subprocess.run([sys.executable, "-m", "supervisor.supervisord", "-c", str(self.layout.conf)],
-                                env=env, cwd=self.home, stdin=subprocess.DEVNULL, capture_output=True, text=True,
-                                timeout=timeout_s)  # fmt: skip
+        result = subprocess.run(
+            [sys.executable, "-m", "supervisor.supervisord", "-c", str(self.layout.conf)],
+            env=env,
+            cwd=self.home,
+            stdin=subprocess.DEVNULL,
+            capture_output=True,
+            text=True,
+            timeout=timeout_s,
+        )
         if result.returncode != 0:
             if (pid := self.daemon_pid()) is not None:  # another command started it at the same moment
                 return pid
@@ -115,8 +124,10 @@ class Supervisor:
             if (pid := self.daemon_pid()) is not None:
                 return pid
             time.sleep(0.1)
-        raise SupervisorError(f"supervisord did not answer on {self.layout.socket} within {timeout_s:.0f}s; "
-                              f"see {self.layout.log_file('supervisord')}")
+        raise SupervisorError(
+            f"supervisord did not answer on {self.layout.socket} within {timeout_s:.0f}s; "
+            f"see {self.layout.log_file('supervisord')}"
+        )
 
     def shutdown(self, timeout_s: float = 180.0) -> bool:
         """Stop every program (each with its process group) and the daemon; False when it was not running."""
@@ -184,8 +195,12 @@ class Supervisor:
         try:
             method(*args)
         except xmlrpc.client.Fault as fault:
-            if fault.faultCode not in (Faults.ALREADY_STARTED, Faults.NOT_RUNNING, Faults.ALREADY_ADDED,
-                                       Faults.BAD_NAME):  # fmt: skip
+            if fault.faultCode not in (
+                Faults.ALREADY_STARTED,
+                Faults.NOT_RUNNING,
+                Faults.ALREADY_ADDED,
+                Faults.BAD_NAME,
+            ):
                 raise
 
     def programs(self) -> list[str]:

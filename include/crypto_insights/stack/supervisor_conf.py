@@ -139,8 +139,15 @@ def render_program_conf(layout: Layout, name: str, program: Program, environment
         raise ValueError(f"program name {name!r}: letters, digits, '-' and '_' only")
     if any("\n" in arg or "\r" in arg or "\0" in arg for arg in program.argv):
         raise ValueError(f"{name}: an argument with a line break cannot go into supervisord's command line")
-    command = [sys.executable, "-m", "crypto_insights.stack.launcher", "--env-file", str(environment), "--",
-               *program.argv]  # fmt: skip
+    command = [
+        sys.executable,
+        "-m",
+        "crypto_insights.stack.launcher",
+        "--env-file",
+        str(environment),
+        "--",
+        *program.argv,
+    ]
     log = _escape(str(layout.log_file(name)))
     return f"""; Written by crypto_insights.stack.supervisor_conf; do not edit.
 [program:{name}]

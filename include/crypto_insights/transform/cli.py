@@ -17,20 +17,33 @@ def _dbt(args: argparse.Namespace) -> int:
     if not dbt_args:
         print("say what dbt should do, e.g. `crypto-insights dbt -- build`")
         return 2
-    return run_dbt(dbt_args, dbname=args.db, lookback_minutes=args.lookback_minutes,
-                   rebuild_history=args.rebuild_history, capture=False).returncode
+    return run_dbt(
+        dbt_args,
+        dbname=args.db,
+        lookback_minutes=args.lookback_minutes,
+        rebuild_history=args.rebuild_history,
+        capture=False,
+    ).returncode
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
-        "dbt", help="run dbt on the warehouse as crypto_transform, with the symbols and KPIs of the config",
+        "dbt",
+        help="run dbt on the warehouse as crypto_transform, with the symbols and KPIs of the config",
         description="Everything after `--` goes to dbt, e.g. `crypto-insights dbt -- build --select marts`.",
     )
     parser.add_argument("--db", default=None, help="warehouse database (default: crypto)")
-    parser.add_argument("--lookback-minutes", type=int, default=DEFAULT_LOOKBACK_MINUTES,
-                        help="how far back incremental models rebuild (raise it to take in late-landed slots)")
-    parser.add_argument("--rebuild-history", action="store_true",
-                        help="let --full-refresh rebuild the marts that keep history too (they then keep only "
-                             "what raw still holds: ingest.retention_days)")
+    parser.add_argument(
+        "--lookback-minutes",
+        type=int,
+        default=DEFAULT_LOOKBACK_MINUTES,
+        help="how far back incremental models rebuild (raise it to take in late-landed slots)",
+    )
+    parser.add_argument(
+        "--rebuild-history",
+        action="store_true",
+        help="let --full-refresh rebuild the marts that keep history too (they then keep only "
+        "what raw still holds: ingest.retention_days)",
+    )
     parser.add_argument("dbt_args", nargs=argparse.REMAINDER, help="-- then the dbt command and its options")
     parser.set_defaults(func=_dbt)

@@ -37,8 +37,10 @@ def dbt_executable() -> Path:
     """`dbt` next to the running interpreter (the project venv's), never whatever is first on PATH."""
     path = Path(sys.executable).parent / "dbt"
     if not path.exists():
-        raise DbtNotInstalled(f"dbt is not installed next to {sys.executable}: run `make install` (it installs "
-                              "dbt-core and dbt-postgres into .venv)")
+        raise DbtNotInstalled(
+            f"dbt is not installed next to {sys.executable}: run `make install` (it installs "
+            "dbt-core and dbt-postgres into .venv)"
+        )
     return path
 
 
@@ -58,19 +60,34 @@ def dbt_env(dbname: str | None = None, *, threads: int | None = None) -> dict[st
     }
 
 
-def dbt_command(args: list[str], *, settings: Settings | None = None,
-                lookback_minutes: int = DEFAULT_LOOKBACK_MINUTES, rebuild_history: bool = False) -> list[str]:
+def dbt_command(
+    args: list[str],
+    *,
+    settings: Settings | None = None,
+    lookback_minutes: int = DEFAULT_LOOKBACK_MINUTES,
+    rebuild_history: bool = False,
+) -> list[str]:
     """`dbt <args> --vars <json>`, unless the caller passes its own `--vars`."""
     command = [str(dbt_executable()), *args]
     if "--vars" not in args:
-        command += ["--vars", dbt_vars_json(settings, lookback_minutes=lookback_minutes,
-                                            rebuild_history=rebuild_history)]
+        command += [
+            "--vars",
+            dbt_vars_json(settings, lookback_minutes=lookback_minutes, rebuild_history=rebuild_history),
+        ]
     return command
 
 
-def run_dbt(args: list[str], *, dbname: str | None = None, settings: Settings | None = None,
-            lookback_minutes: int = DEFAULT_LOOKBACK_MINUTES, rebuild_history: bool = False, capture: bool = True,
-            target_path: Path | None = None, threads: int | None = None) -> subprocess.CompletedProcess:
+def run_dbt(
+    args: list[str],
+    *,
+    dbname: str | None = None,
+    settings: Settings | None = None,
+    lookback_minutes: int = DEFAULT_LOOKBACK_MINUTES,
+    rebuild_history: bool = False,
+    capture: bool = True,
+    target_path: Path | None = None,
+    threads: int | None = None,
+) -> subprocess.CompletedProcess:
     """Run `dbt <args>` in `dbt_project/` against the warehouse `dbname` (default `crypto`).
 
     Returns the finished process (output captured as text unless `capture=False`); the caller decides what a
@@ -78,8 +95,7 @@ def run_dbt(args: list[str], *, dbname: str | None = None, settings: Settings | 
     invocation's artifacts and logs apart (concurrent runs must not share `dbt_project/target`); reuse it across
     runs so dbt parses only what changed. `rebuild_history` lets `--full-refresh` rebuild the history marts too.
     """
-    command = dbt_command(args, settings=settings, lookback_minutes=lookback_minutes,
-                          rebuild_history=rebuild_history)
+    command = dbt_command(args, settings=settings, lookback_minutes=lookback_minutes, rebuild_history=rebuild_history)
     env = {**os.environ, **dbt_env(dbname, threads=threads)}
     if target_path is not None:
         env["DBT_TARGET_PATH"] = str(target_path)

@@ -102,15 +102,17 @@ def dbt_vars(settings: Settings | None = None, *, lookback_minutes: int = DEFAUL
         "lookback_minutes": lookback_minutes,
         # the trade tape (docs/architecture.md#trades)
         "whale_trade_k": _text(kpis.whale_trade_k),
-        "whale_trade_lookback_minutes": _whole_windows(settings, kpis.whale_trade_lookback_minutes,
-                                                       "kpis.whale_trade_lookback_minutes"),
+        "whale_trade_lookback_minutes": _whole_windows(
+            settings, kpis.whale_trade_lookback_minutes, "kpis.whale_trade_lookback_minutes"
+        ),
         "trade_mid_warn_pct": _text(kpis.trade_mid_warn_pct),
         "trades_backfill_hours": ingest.trades_backfill_hours,
     }
 
 
-def dbt_vars_json(settings: Settings | None = None, *, lookback_minutes: int = DEFAULT_LOOKBACK_MINUTES,
-                  rebuild_history: bool = False) -> str:
+def dbt_vars_json(
+    settings: Settings | None = None, *, lookback_minutes: int = DEFAULT_LOOKBACK_MINUTES, rebuild_history: bool = False
+) -> str:
     """The `--vars` argument of every dbt invocation: `{"crypto_insights": {...}}` as compact JSON.
 
     `rebuild_history` lets `--full-refresh` rebuild the marts that keep history (they outlive raw's retention, so
