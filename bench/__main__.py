@@ -3,7 +3,7 @@
 Results are kept per section in docs/benchmarks.json, so running one benchmark updates its sections and keeps the
 others; the markdown is rendered from all of them. `history` (the dbt micro-batch over 0, 1, 3 and 7 days of
 generated history, then the dashboard queries over the 7 days, ~20 min; `dbt` or `dashboards` run one of the two)
-and `freshness` (the live demo for 12 minutes) take the longest.
+and `freshness` (the live demo for 30 minutes) take the longest.
 """
 
 from __future__ import annotations

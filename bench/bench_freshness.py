@@ -228,7 +228,7 @@ def _machine_busy_s() -> float:
     return (sum(fields[:8]) - idle) / CLOCK_TICKS
 
 
-def run(minutes: float = 12.0) -> dict:
+def run(minutes: float = 30.0) -> dict:
     with machine_lock() as lock_note:
         result = _measure(minutes)
     result["lock"] = lock_note
@@ -338,4 +338,4 @@ def _sample(minutes: float, settings, slot_s: int, window_s: int) -> dict:
 
 if __name__ == "__main__":
     logging.basicConfig(level=logging.INFO)
-    print(json.dumps(run(float(sys.argv[1]) if len(sys.argv) > 1 else 12.0), indent=2, default=str))
+    print(json.dumps(run(float(sys.argv[1]) if len(sys.argv) > 1 else 30.0), indent=2, default=str))

@@ -216,6 +216,13 @@ def test_prints_past_the_horizon_are_no_longer_served(exchange_factory, http, cl
     assert [r["trade_id"] for r in every_page(http, exchange, "ETH-USD")][::-1] == [r["trade_id"] for r in kept]
 
 
+def test_a_market_with_history_serves_prints_from_before_it_opened(exchange_factory, clock) -> None:
+    exchange = exchange_factory(settings=small_settings(1_500, ("ETH-USD",)), clock=clock, trade_history_s=300)
+    made = exchange.trades("ETH-USD")  # asked the moment it opened
+    assert made and all(clock.now - 300 * NS <= epoch_ns(row["time"]) <= clock.now for row in made)
+    assert epoch_ns(made[0]["time"]) < clock.now - 240 * NS  # the tape began five minutes back, not now
+
+
 # -- prints come from takers walking the served book ------------------------------------------------------------
 
 

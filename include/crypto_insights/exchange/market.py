@@ -61,7 +61,12 @@ class GeneratedProduct:
     """One product: its book (built on first use), ticker state, trade tape, and a lock around them."""
 
     def __init__(
-        self, symbol: SymbolSettings, seed: int, clock: Clock = time.time_ns, retention_s: float = DEFAULT_RETENTION_S
+        self,
+        symbol: SymbolSettings,
+        seed: int,
+        clock: Clock = time.time_ns,
+        retention_s: float = DEFAULT_RETENTION_S,
+        history_s: float = 0.0,
     ) -> None:
         self.symbol, self.seed = symbol, seed
         self.lock = threading.Lock()
@@ -69,7 +74,8 @@ class GeneratedProduct:
         self.books_served = 0
         self.clock = clock
         self.book_clock = StrictClock(clock=clock)
-        self.tape = Tape(symbol, seed, clock(), retention_s)
+        # a market trading for history_s before it opened to us: the first request meets that many seconds of prints
+        self.tape = Tape(symbol, seed, clock() - round(history_s * 1e9), retention_s)
         rng = random.Random(f"{seed}:{symbol.product_id}:ticker")
         volume = Scale(symbol.base_increment).units(daily_notional(symbol) / symbol.simulated_start_price)
         self.ticker_state = TickerState(rng, rng.randrange(10**8, 10**9), volume)
@@ -160,11 +166,18 @@ class GeneratedMarket:
     mode = "generated"
 
     def __init__(
-        self, settings: Settings, seed: int, clock: Clock = time.time_ns, retention_s: float = DEFAULT_RETENTION_S
+        self,
+        settings: Settings,
+        seed: int,
+        clock: Clock = time.time_ns,
+        retention_s: float = DEFAULT_RETENTION_S,
+        history_s: float = 0.0,
     ) -> None:
         self.seed = seed
         self.clock = clock
-        self.products = {s.product_id: GeneratedProduct(s, seed, clock, retention_s) for s in settings.symbols}
+        self.products = {
+            s.product_id: GeneratedProduct(s, seed, clock, retention_s, history_s) for s in settings.symbols
+        }
         pairs = [(s.base_currency, s.quote_currency) for s in settings.symbols]
         self.currencies = {c["id"]: dumps(c).encode() for c in currencies_of(pairs)}
 

@@ -329,7 +329,8 @@ class ExchangeServer:
     ``rate_limit``/``burst`` are per client IP (Coinbase: 10/s, burst 15); ``rate_limit=None`` lifts the limit.
     ``control`` serves the fault-control endpoint (off: 404); ``chaos`` (a share in (0, 1]) switches the chaos mix
     on; probabilistic faults draw from an RNG seeded with ``seed``. ``clock`` (epoch ns; default the wall clock)
-    drives the trade tape, ``/time`` and book times; ``trade_retention_s`` is how long prints stay served.
+    drives the trade tape, ``/time`` and book times; ``trade_retention_s`` is how long prints stay served;
+    ``trade_history_s`` starts the tape that long before the server (it has traded before anyone asked).
     ``trades(product_id)`` is every print the exchange made and keeps (oldest first), to compare with a landing.
     """
 
@@ -347,6 +348,7 @@ class ExchangeServer:
         chaos: float | None = None,
         clock: Callable[[], int] = time.time_ns,
         trade_retention_s: float = DEFAULT_RETENTION_S,
+        trade_history_s: float = 0.0,
     ) -> None:
         self.settings = settings if settings is not None else load_settings()
         self.seed = seed
@@ -356,7 +358,7 @@ class ExchangeServer:
         self.market: GeneratedMarket | ReplayMarket = (
             ReplayMarket(Path(replay_dir), self.settings)
             if replay_dir
-            else GeneratedMarket(self.settings, seed, clock, trade_retention_s)
+            else GeneratedMarket(self.settings, seed, clock, trade_retention_s, trade_history_s)
         )
         self.faults = FaultTable(default_delay_s=self.settings.exchange.read_timeout_s + 5, seed=seed)
         if chaos:
