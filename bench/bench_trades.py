@@ -169,6 +169,7 @@ def _micro_batches(lander: WindowLander, target: Path, repeat: int) -> dict:
     without_trades = ("run", "--selector", "micro_batch_without_trades")  # the micro-batch less the trade models
     walls: dict[str, list[float]] = {"with": [], "without": []}
     elapsed: dict[str, list[float]] = {"with": [], "without": []}
+    nodes: dict[str, dict[str, list[float]]] = {"with": {}, "without": {}}
     for i in range(2 * (repeat + 1)):
         mode = ("with", "without")[i % 2]
         head += timedelta(seconds=step * settings.ingest.slots_per_window)
@@ -183,11 +184,20 @@ def _micro_batches(lander: WindowLander, target: Path, repeat: int) -> dict:
         if i >= 2:  # the first of each is the warm-up
             walls[mode].append(batch.wall_s)
             elapsed[mode].append(batch.dbt_elapsed_s)
+            for node, seconds in batch.nodes.items():
+                nodes[mode].setdefault(node.rsplit(".", 1)[-1], []).append(seconds)
     out: dict[str, object] = {}
     for mode in ("with", "without"):
         out[f"micro_batch_{mode}_trades_wall_s"] = round(statistics.median(walls[mode]), 2)
         out[f"micro_batch_{mode}_trades_dbt_elapsed_s"] = round(statistics.median(elapsed[mode]), 2)
         out[f"micro_batch_{mode}_trades_runs_wall_s"] = " ".join(f"{w:.2f}" for w in walls[mode])
+    # where the difference goes: each trade model's own time, and the models both runs share, slower or not
+    medians = {mode: {n: statistics.median(t) for n, t in by_node.items()} for mode, by_node in nodes.items()}
+    added = {n: t for n, t in medians["with"].items() if n not in medians["without"]}
+    out["trade_models_s"] = {n: round(t, 2) for n, t in sorted(added.items(), key=lambda kv: -kv[1])}
+    out["trade_models_sum_s"] = round(sum(added.values()), 2)
+    shared = {n: medians["with"][n] - medians["without"][n] for n in medians["with"] if n in medians["without"]}
+    out["shared_models_slower_s"] = {n: round(d, 2) for n, d in sorted(shared.items(), key=lambda kv: -kv[1])[:4]}
     return out
 
 

@@ -6,7 +6,8 @@ of other endpoints are only counted by kind):
 landed, recorded errors by kind, **unaccounted** (neither), **duplicates** (a pair landed or recorded more than
 once), **false errors** (an error row for a pair that landed), stray rows (off the slot grid or an unknown
 product), and the rows that landed more than SPOOLED_AFTER_S after they were received (spooled during an outage,
-landed when the warehouse came back).
+landed when the warehouse came back). The trade tape is judged by trade id (`_TAPE`): every id between the oldest
+and newest print landed is landed or inside a range recorded as given up, and none is both.
 """
 
 from __future__ import annotations
@@ -65,6 +66,34 @@ where slot_at between %(first)s and %(last)s and product_id = any(%(products)s)
 group by 1, 2 order by 1, 2
 """
 JUDGED_ENDPOINTS = ("book", "ticker")
+# The trade tape, judged by trade id (the exchange numbers its prints without gaps): between the oldest and the newest
+# print landed per product, every id is landed or inside a range recorded as given up (`first_trade_id` ..
+# `last_trade_id` of a `trades` error row), and no print landed inside a range given up.
+_TAPE = """
+with landed as (
+    select product_id, trade_id, lead(trade_id) over (partition by product_id order by trade_id) as next_id
+    from raw.coinbase_trades where product_id = any(%(products)s)
+),
+holes as (
+    select product_id, trade_id + 1 as first_missing, next_id - 1 as last_missing from landed
+    where next_id > trade_id + 1
+),
+given_up as (
+    select product_id, first_trade_id, last_trade_id from raw.coinbase_ingest_errors
+    where endpoint = 'trades' and first_trade_id is not null and product_id = any(%(products)s)
+)
+select
+    (select count(*) from landed) as prints_landed,
+    (select count(*) from given_up) as trade_ranges_given_up,
+    (select coalesce(sum(last_trade_id - first_trade_id + 1), 0) from given_up) as trade_ids_given_up,
+    (select coalesce(sum(h.last_missing - h.first_missing + 1), 0) from holes h
+     where not exists (select 1 from given_up g where g.product_id = h.product_id
+                       and g.first_trade_id <= h.first_missing and g.last_trade_id >= h.last_missing))
+        as trade_ids_unaccounted,
+    (select count(*) from raw.coinbase_trades t join given_up g
+       on t.product_id = g.product_id and t.trade_id between g.first_trade_id and g.last_trade_id)
+        as prints_inside_given_up_ranges
+"""
 _UNACCOUNTED_SAMPLE = """
 select p.product_id, s.slot_at, e.endpoint
 from unnest(%(products)s::text[]) as p (product_id)
@@ -114,6 +143,8 @@ def count(settings: Settings, first: datetime, last: datetime) -> dict[str, Any]
             ledger["errors_by_kind"] = by_kind
             ledger["errors"] = sum(sum(v.values()) for v in by_kind.values())
             ledger["other_endpoints_errors_by_kind"] = others  # endpoints the ledger does not judge (yet)
+            cur.execute(_TAPE, params)
+            ledger.update(zip([d[0] for d in cur.description], cur.fetchone(), strict=True))
             if ledger["unaccounted"]:
                 cur.execute(_UNACCOUNTED_SAMPLE, params)
                 ledger["unaccounted_sample"] = [f"{p} {s.isoformat()} {e}" for p, s, e in cur.fetchall()]
@@ -125,4 +156,5 @@ def count(settings: Settings, first: datetime, last: datetime) -> dict[str, Any]
 
 def verdict(ledger: dict[str, Any]) -> list[str]:
     """What broke the promise that nothing is lost; empty when it held."""
-    return [f"{name} = {ledger[name]}" for name in ("unaccounted", "duplicates", "false_errors") if ledger[name]]
+    judged = ("unaccounted", "duplicates", "false_errors", "trade_ids_unaccounted", "prints_inside_given_up_ranges")
+    return [f"{name} = {ledger[name]}" for name in judged if ledger.get(name)]

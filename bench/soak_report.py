@@ -154,6 +154,13 @@ def render_markdown(result: dict[str, Any], images: dict[str, str]) -> str:
         f"| stray rows (off the slot grid or an unknown product) | {ledger['stray']} |",
         f"| spooled and landed later (landed_at − received_at > 30 s) | {ledger['spooled_then_landed']} |",
         f"| missed slots recorded by the final gap sweep | {ledger['swept_at_end']} |",
+        f"| trade tape: prints landed | {ledger.get('prints_landed', '—')} |",
+        f"| trade tape: ids given up as recorded ranges (too old for the backfill budget) | "
+        f"{ledger.get('trade_ids_given_up', '—')} in {ledger.get('trade_ranges_given_up', '—')} range(s) |",
+        f"| **trade ids unaccounted**: neither landed nor in a recorded range (must be 0) | "
+        f"**{ledger.get('trade_ids_unaccounted', '—')}** |",
+        f"| prints landed inside a range recorded as given up (must be 0) | "
+        f"{ledger.get('prints_inside_given_up_ranges', '—')} |",
         f"| exchange: requests faulted / market-data requests | {result['exchange'].get('faulted', '?')} / "
         f"{result['exchange'].get('market_requests', '?')} ({result['exchange'].get('faulted_pct', '?')} %) |",
         "",

@@ -64,6 +64,8 @@ def test_nothing_is_lost_duplicated_or_falsely_recorded(soak) -> None:
     assert ledger["duplicates"] == 0
     assert ledger["false_errors"] == 0
     assert ledger["stray"] == 0
+    assert ledger["prints_landed"] > 0 and ledger["trade_ids_unaccounted"] == 0, ledger
+    assert ledger["prints_inside_given_up_ranges"] == 0
     assert done.returncode == 0, done.stderr[-2000:]
 
 

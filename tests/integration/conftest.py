@@ -36,6 +36,19 @@ def warehouse_db(pg: EmbeddedPostgres) -> Iterator[str]:
     drop_database(name)
 
 
+@pytest.fixture
+def warehouse(warehouse_db: str) -> str:
+    """A fresh warehouse database with the raw schema's migrations applied."""
+    from crypto_insights.landing.migrations import migrate
+
+    conn = psycopg2.connect(**endpoint("loader", warehouse_db).connect_kwargs())
+    try:
+        migrate(conn)
+    finally:
+        conn.close()
+    return warehouse_db
+
+
 def _drop_airflow_pool() -> None:
     """Forget Airflow's pooled metadata connections without talking to the server.
 

@@ -40,7 +40,6 @@ from crypto_insights.coinbase.models import BookResponse, TickerResponse
 from crypto_insights.config import load_settings
 from crypto_insights.landing.batch import SlotBatch, build_batch, missed_slot_batch, quarantined_batch
 from crypto_insights.landing.copy_writer import CopyWriter
-from crypto_insights.landing.migrations import migrate
 from crypto_insights.postgres.connection import endpoint
 from crypto_insights.transform.dbt_runner import run_dbt
 
@@ -418,16 +417,6 @@ def dbt(db: str, target: Path, *args: str) -> tuple[float, dict[str, dict]]:
     results = json.loads((target / "run_results.json").read_text())["results"]
     tests = {r["unique_id"].split(".")[2]: r for r in results if r["unique_id"].startswith("test.")}
     return elapsed, {"returncode": result.returncode, "log": result.stdout[-6000:], "tests": tests}
-
-
-@pytest.fixture
-def warehouse(warehouse_db: str) -> str:
-    conn = psycopg2.connect(**endpoint("loader", warehouse_db).connect_kwargs())
-    try:
-        migrate(conn)
-    finally:
-        conn.close()
-    return warehouse_db
 
 
 # -------------------------------------------------------------------------------------------------------- tests

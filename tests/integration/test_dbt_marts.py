@@ -27,7 +27,6 @@ from crypto_insights.coinbase.models import BookResponse, TickerResponse
 from crypto_insights.config import load_settings
 from crypto_insights.landing.batch import build_batch, missed_slot_batch
 from crypto_insights.landing.copy_writer import CopyWriter
-from crypto_insights.landing.migrations import migrate
 from crypto_insights.postgres.connection import endpoint
 from crypto_insights.transform.dbt_runner import run_dbt
 from crypto_insights.transform.dbt_vars import dbt_vars
@@ -301,16 +300,6 @@ MODELS_AND_KEYS = {
 
 
 # -------------------------------------------------------------------------------------------------------- tests
-@pytest.fixture
-def warehouse(warehouse_db: str) -> str:
-    conn = psycopg2.connect(**endpoint("loader", warehouse_db).connect_kwargs())
-    try:
-        migrate(conn)
-    finally:
-        conn.close()
-    return warehouse_db
-
-
 def test_marts_equal_an_independent_computation_and_a_full_refresh(warehouse: str, tmp_path: Path) -> None:
     books: dict = {}
     land_slots(warehouse, range(0, 9), books)

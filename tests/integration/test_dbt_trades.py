@@ -39,7 +39,6 @@ from crypto_insights.coinbase.models import BookResponse, TickerResponse
 from crypto_insights.config import load_settings
 from crypto_insights.landing.batch import build_batch
 from crypto_insights.landing.copy_writer import CopyWriter
-from crypto_insights.landing.migrations import migrate
 from crypto_insights.landing.partitions import ensure_partitions
 from crypto_insights.postgres.connection import endpoint
 from crypto_insights.transform.dbt_runner import run_dbt
@@ -500,16 +499,6 @@ MODELS_AND_KEYS = {
     "marts.fct_order_book_30s": "product_id, window_start",
     "marts.fct_data_quality": "window_start, product_id, entity, rule",
 }
-
-
-@pytest.fixture
-def warehouse(warehouse_db: str) -> str:
-    conn = psycopg2.connect(**endpoint("loader", warehouse_db).connect_kwargs())
-    try:
-        migrate(conn)
-    finally:
-        conn.close()
-    return warehouse_db
 
 
 def raw_prints(db: str) -> list[Print]:

@@ -8,14 +8,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import psycopg2
 import pytest
 import yaml
 from tests.integration.landing_helpers import query
 
-from crypto_insights.landing.migrations import migrate
 from crypto_insights.paths import DBT_PROJECT_DIR
-from crypto_insights.postgres.connection import endpoint
 from crypto_insights.transform.dbt_runner import run_dbt
 
 pytestmark = pytest.mark.integration
@@ -33,16 +30,6 @@ def documented_columns() -> dict[str, tuple[set[str], set[str]]]:
         )
         for m in models
     }
-
-
-@pytest.fixture
-def warehouse(warehouse_db: str) -> str:
-    conn = psycopg2.connect(**endpoint("loader", warehouse_db).connect_kwargs())
-    try:
-        migrate(conn)
-    finally:
-        conn.close()
-    return warehouse_db
 
 
 def test_every_mart_column_is_described(warehouse: str, tmp_path: Path) -> None:
