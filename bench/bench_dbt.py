@@ -343,15 +343,17 @@ for _ in sys.stdin:
 
 
 @contextmanager
-def warm_dbt(target: Path, threads: int | None = None) -> Iterator[Callable[[], float]]:
-    """A function running one micro-batch in a dbt-warm interpreter, returning its wall seconds."""
+def warm_dbt(
+    target: Path, threads: int | None = None, args: tuple[str, ...] = MICRO_BATCH_ARGS
+) -> Iterator[Callable[[], float]]:
+    """A function running one micro-batch (`args`) in a dbt-warm interpreter, returning its wall seconds."""
     env = {
         **os.environ,
         **dbt_env("crypto", threads=threads),
         "DBT_TARGET_PATH": str(target),
         "DBT_LOG_PATH": str(target / "logs"),
     }
-    argv = [sys.executable, "-c", WARM_RUNNER, *dbt_command(list(MICRO_BATCH_ARGS))[1:]]
+    argv = [sys.executable, "-c", WARM_RUNNER, *dbt_command(list(args))[1:]]
     proc = subprocess.Popen(
         argv,
         cwd=DBT_PROJECT_DIR,

@@ -10,8 +10,9 @@ at most 10 % with trades.
    - landing: slots landed on their wall-clock boundaries by the window lander (books, tickers and the tape, the
      way the trigger lands them) or by books and tickers alone (the pipeline before trades); the books' landing lag
      (`landed_at - slot_at`) of each;
-   - the micro-batch `crypto_transform` runs (`MICRO_BATCH_ARGS`) after a window landed with its prints, against
-     the same micro-batch with the trade models left out (`--exclude tag:trades`) after a window landed without.
+   - the micro-batch `crypto_transform` runs (`MICRO_BATCH_ARGS`) after a slot landed with its prints, against
+     the same micro-batch with the trade models left out (selector `micro_batch_without_trades`) after a slot
+     landed without; on the tape of the cost part alone (the throughput part's prints are dropped first).
    Freshness = wait for the window to close + landing + scheduling + micro-batch; the tape moves landing and the
    micro-batch only, so its share is (Δ landing lag of a window's last slot + Δ micro-batch) over the freshness
    measured live (the "freshness and footprint" section, when present).
@@ -30,7 +31,7 @@ from pathlib import Path
 
 import psycopg2
 
-from bench.bench_dbt import machine_lock, micro_batch, wait_until_quiet
+from bench.bench_dbt import machine_lock, wait_until_quiet, warm_dbt
 from bench.harness import isolated_home, offline_exchange
 from crypto_insights.coinbase.trades import parse_trades
 from crypto_insights.config import load_settings
@@ -162,30 +163,38 @@ def _landing_lag(lander: WindowLander, slots: int) -> dict:
 
 
 def _micro_batches(lander: WindowLander, target: Path, repeat: int) -> dict:
-    """The micro-batch with the trade models after a window landed with its prints, and without them after a
-    window landed without; alternating, `repeat` of each after a warm-up of each."""
+    """The micro-batch with the trade models after a slot landed with its prints, and without them after a slot
+    landed without; alternating, `repeat` of each after a warm-up of each. Each runs as the DAG runs it: dbtRunner
+    in an interpreter that has imported dbt, with dbt's partial parse (`warm_dbt`). The prints of a "with" slot are
+    those made since the last "with" slot (two slots' worth): the tape's cost is not understated."""
     settings, step = lander.settings, lander.settings.ingest.slot_seconds
     head = floor_slot(datetime.now(UTC), step * settings.ingest.slots_per_window)
     without_trades = ("run", "--selector", "micro_batch_without_trades")  # the micro-batch less the trade models
+    targets = {mode: target / mode for mode in ("with", "without")}
     walls: dict[str, list[float]] = {"with": [], "without": []}
     elapsed: dict[str, list[float]] = {"with": [], "without": []}
     nodes: dict[str, dict[str, list[float]]] = {"with": {}, "without": {}}
-    for i in range(2 * (repeat + 1)):
-        mode = ("with", "without")[i % 2]
-        head += timedelta(seconds=step * settings.ingest.slots_per_window)
-        for k in range(settings.ingest.slots_per_window):
-            slot = head + timedelta(seconds=step * k)
+    with (
+        warm_dbt(targets["with"], args=MICRO_BATCH_ARGS) as with_trades,
+        warm_dbt(targets["without"], args=without_trades) as without,
+    ):
+        runners = {"with": with_trades, "without": without}
+        for i in range(2 * (repeat + 1)):
+            mode = ("with", "without")[i % 2]
+            head += timedelta(seconds=step)  # one slot per micro-batch: crypto_transform runs on each landed slot
             if mode == "with":
-                lander.land(slot, now=slot)
+                lander.land(head, now=head)
             else:
                 deadline = time.monotonic() + settings.ingest.slot_deadline_s
-                land_slot(slot, settings=settings, client=lander.client, lander=lander.lander, deadline=deadline)
-        batch = micro_batch(target, args=MICRO_BATCH_ARGS if mode == "with" else without_trades)
-        if i >= 2:  # the first of each is the warm-up
-            walls[mode].append(batch.wall_s)
-            elapsed[mode].append(batch.dbt_elapsed_s)
-            for node, seconds in batch.nodes.items():
-                nodes[mode].setdefault(node.rsplit(".", 1)[-1], []).append(seconds)
+                land_slot(head, settings=settings, client=lander.client, lander=lander.lander, deadline=deadline)
+            wall = runners[mode]()
+            if i < 2:  # the first of each is the warm-up (a full parse)
+                continue
+            results = json.loads((targets[mode] / "run_results.json").read_text())
+            walls[mode].append(wall)
+            elapsed[mode].append(results["elapsed_time"])
+            for r in results["results"]:
+                nodes[mode].setdefault(r["unique_id"].rsplit(".", 1)[-1], []).append(r["execution_time"])
     out: dict[str, object] = {}
     for mode in ("with", "without"):
         out[f"micro_batch_{mode}_trades_wall_s"] = round(statistics.median(walls[mode]), 2)
@@ -210,6 +219,18 @@ def _live_freshness() -> tuple[float | None, str]:
         return None, ""
 
 
+def _forget_throughput_tape(kwargs: dict) -> None:
+    """Drop the throughput part's two hours of prints: the exchange started for the cost part numbers its prints
+    from the same seeded first id, and a micro-batch over a 150k-print backfill is not the steady state measured."""
+    conn = psycopg2.connect(**kwargs)
+    try:
+        with conn, conn.cursor() as cur:
+            cur.execute("truncate raw.coinbase_trades")
+            cur.execute("drop table if exists raw.trades_copy_floor")
+    finally:
+        conn.close()
+
+
 def _cost(settings, slots: int, repeat: int) -> dict:
     with offline_exchange() as url:
         settings = dataclasses.replace(settings, exchange=dataclasses.replace(settings.exchange, api_url=url))
@@ -219,6 +240,7 @@ def _cost(settings, slots: int, repeat: int) -> dict:
         kwargs = endpoint("loader").connect_kwargs()
         lander = WindowLander(settings, lambda: psycopg2.connect(**kwargs), Spool(spool))
         lander.migrate()
+        _forget_throughput_tape(kwargs)
         target = Path(tempfile.mkdtemp(prefix="bench-trades-dbt-"))
         first = floor_slot(datetime.now(UTC), 30) - timedelta(seconds=30)
         for k in range(3):
@@ -242,7 +264,7 @@ def _cost(settings, slots: int, repeat: int) -> dict:
     return result
 
 
-def run(slots: int = 12, repeat: int = 4) -> dict[str, dict]:
+def run(slots: int = 12, repeat: int = 6) -> dict[str, dict]:
     settings = load_settings()
     with machine_lock() as lock_note, isolated_home():
         landing = _landing_throughput(settings)
