@@ -14,43 +14,47 @@ export UV_CACHE_DIR ?= $(CURDIR)/$(LOCAL)/uv-cache
 export DO_NOT_TRACK := 1
 export SCARF_ANALYTICS := false
 
-.PHONY: demo stop test bench soak lock install install-superset system-deps lint clean status
+.DEFAULT_GOAL := help  # `make` alone lists the targets; `make demo` starts the stack
+.PHONY: help demo stop test bench soak lock install install-superset system-deps lint clean status
 
-demo: install install-superset
+help: ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{ printf "  make %-17s %s\n", $$1, $$2 }'
+
+demo: install install-superset ## set everything up and run the pipeline end to end (prints URLs and logins)
 	$(CLI) demo up
 
-stop:
+stop: ## stop everything the demo started
 	@if [ -x $(CLI) ]; then $(CLI) demo down; else echo "nothing to stop (no $(VENV))"; fi
 
-status: install
+status: install ## show what the demo runs
 	$(CLI) demo status
 
-test: install install-superset system-deps lint
+test: install install-superset system-deps lint ## lint, then the whole suite (real PostgreSQL, dbt, Airflow, Superset, Chromium)
 	$(VENV)/bin/python -m pytest $(PYTEST_ARGS)
 
 # Debian's Chromium drives the dashboard tests (no browser downloads: the network reaches package registries only).
-system-deps:
+system-deps: ## install Chromium for the dashboard tests (Debian's package)
 	@command -v chromium >/dev/null 2>&1 || { \
 	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
 	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium; \
 	  else echo "the dashboard tests need Chromium: install your distribution's chromium package" >&2; exit 1; fi; }
 
 # The Python as ruff formats and checks it (pyproject.toml); `make test` runs it first.
-lint: install
+lint: install ## ruff format --check and ruff check
 	$(VENV)/bin/ruff format --check include dags tests bench docker
 	$(VENV)/bin/ruff check include dags tests bench docker
 
-bench: install
+bench: install ## run the benchmarks (BENCH_ARGS="reduce landing ..."), write docs/benchmarks.*
 	$(VENV)/bin/python -m bench $(BENCH_ARGS)
 
 # The demo under exchange chaos and scheduled outages for SOAK_MINUTES, then the ledger: nothing lost, nothing twice.
 # Writes docs/reliability.md, docs/reliability.json and docs/images/reliability_*.png; fails when anything is lost.
 SOAK_MINUTES ?= 60
-soak: install install-superset
+soak: install install-superset ## the demo under chaos for SOAK_MINUTES (60), then the ledger: nothing lost
 	$(VENV)/bin/python -m bench.soak --minutes $(SOAK_MINUTES) $(SOAK_ARGS)
 
-install: $(VENV)/.installed
-install-superset: $(SS_VENV)/.installed
+install: $(VENV)/.installed ## create .venv (Airflow, dbt, this project) from the lock file
+install-superset: $(SS_VENV)/.installed ## create .venv-superset (Superset's own) from its lock file
 
 $(UV): requirements/uv.txt
 	$(PYTHON) -m venv $(BOOT)
@@ -69,9 +73,9 @@ $(SS_VENV)/.installed: $(UV) requirements/superset.lock.txt
 	@touch $@
 
 # Regenerate the lock files from requirements.txt and requirements/superset.in.
-lock: $(UV)
+lock: $(UV) ## regenerate the lock files from requirements.txt and requirements/superset.in
 	$(UV) pip compile --quiet --python-version 3.11 requirements.txt -o requirements/pipeline.lock.txt
 	$(UV) pip compile --quiet --python-version 3.11 requirements/superset.in -o requirements/superset.lock.txt
 
-clean: stop
+clean: stop ## stop, then remove .local/, the venvs and dbt artifacts
 	rm -rf $(LOCAL) $(VENV) $(SS_VENV) dbt_project/target dbt_project/logs

@@ -12,13 +12,11 @@ import subprocess
 import sys
 from pathlib import Path
 
-import psycopg2
 import pytest
 import yaml
+from tests.integration.landing_helpers import query
 
-from crypto_insights.landing.migrations import migrate
-from crypto_insights.paths import DBT_PROJECT_DIR, DEFAULT_CONFIG_PATH
-from crypto_insights.postgres.connection import endpoint
+from crypto_insights.paths import DBT_PROJECT_DIR, DEFAULT_CONFIG_PATH, local_dir
 
 pytestmark = pytest.mark.integration
 
@@ -38,28 +36,38 @@ def btc_only_config(tmp_path: Path) -> Path:
     return path
 
 
-def test_dbt_build_passes_every_unit_test_with_a_btc_only_config(warehouse_db: str, tmp_path: Path) -> None:
-    conn = psycopg2.connect(**endpoint("loader", warehouse_db).connect_kwargs())
-    try:
-        migrate(conn)
-    finally:
-        conn.close()
-    target = tmp_path / "target"
-    env = {
-        **os.environ,
-        "CRYPTO_INSIGHTS_CONFIG": str(btc_only_config(tmp_path)),
-        "DBT_TARGET_PATH": str(target),
-        "DBT_LOG_PATH": str(target / "logs"),
-    }
+def test_dbt_build_passes_every_unit_test_with_a_btc_only_config(warehouse: str, tmp_path: Path) -> None:
+    # `--config` as a user passes it; dbt's artifacts land in the home's .local/dbt/ when nobody says otherwise
+    env = {k: v for k, v in os.environ.items() if k not in ("DBT_TARGET_PATH", "DBT_LOG_PATH")}
+    config = btc_only_config(tmp_path)
     result = subprocess.run(
-        [sys.executable, "-m", "crypto_insights.cli", "dbt", "--db", warehouse_db, "--", "build"],
+        [sys.executable, "-m", "crypto_insights.cli", "dbt", "--db", warehouse, "--config", str(config), "--", "build"],
         env=env,
         capture_output=True,
         text=True,
         check=False,
     )
     assert result.returncode == 0, result.stdout[-6000:] + result.stderr[-3000:]
+    target = local_dir() / "dbt" / "target"
+    assert (local_dir() / "dbt" / "logs" / "dbt.log").exists()
+    assert json.loads((target / "manifest.json").read_text())["metadata"]["invocation_id"]
 
     results = json.loads((target / "run_results.json").read_text())["results"]
     unit = {r["unique_id"].rsplit(".", 1)[-1]: r["status"] for r in results if r["unique_id"].startswith("unit_test.")}
     assert set(unit) == defined_unit_tests() and set(unit.values()) == {"pass"}, unit
+    # the BTC-only config reached dbt: dim_symbols holds its one coin
+    assert query(warehouse, "select product_id from marts.dim_symbols") == [{"product_id": "BTC-USD"}]
+
+
+def test_a_bad_config_stops_dbt_with_a_one_line_error(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(DEFAULT_CONFIG_PATH.read_text().replace("top_levels:", "top_levls:", 1))
+    result = subprocess.run(
+        [sys.executable, "-m", "crypto_insights.cli", "dbt", "--config", str(bad), "--", "ls"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode != 0
+    assert "top_levls" in result.stderr and "did you mean" in result.stderr, result.stderr
+    assert "Traceback" not in result.stderr

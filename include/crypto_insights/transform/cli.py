@@ -1,5 +1,5 @@
-"""`crypto-insights dbt [--db NAME] [--lookback-minutes N] [--rebuild-history] -- <dbt args>`: dbt with the project's
-connection and vars."""
+"""`crypto-insights dbt [--db NAME] [--config FILE] [--lookback-minutes N] [--rebuild-history] -- <dbt args>`: dbt
+with the project's connection and the config's vars."""
 
 from __future__ import annotations
 
@@ -17,9 +17,12 @@ def _dbt(args: argparse.Namespace) -> int:
     if not dbt_args:
         print("say what dbt should do, e.g. `crypto-insights dbt -- build`")
         return 2
+    from crypto_insights.config import load_settings
+
     return run_dbt(
         dbt_args,
         dbname=args.db,
+        settings=load_settings(args.config),  # a bad config stops here with its one-line error, before dbt starts
         lookback_minutes=args.lookback_minutes,
         rebuild_history=args.rebuild_history,
         capture=False,
@@ -33,6 +36,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         description="Everything after `--` goes to dbt, e.g. `crypto-insights dbt -- build --select marts`.",
     )
     parser.add_argument("--db", default=None, help="warehouse database (default: crypto)")
+    parser.add_argument(
+        "--config", default=None, help="config file (default: $CRYPTO_INSIGHTS_CONFIG or the project's)"
+    )
     parser.add_argument(
         "--lookback-minutes",
         type=int,

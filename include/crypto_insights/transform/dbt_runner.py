@@ -13,7 +13,7 @@ import sys
 from pathlib import Path
 
 from crypto_insights.config import Settings
-from crypto_insights.paths import DBT_PROJECT_DIR
+from crypto_insights.paths import DBT_PROJECT_DIR, local_dir
 from crypto_insights.postgres.connection import endpoint
 from crypto_insights.transform.dbt_vars import DEFAULT_LOOKBACK_MINUTES, dbt_vars_json
 
@@ -92,13 +92,17 @@ def run_dbt(
 
     Returns the finished process (output captured as text unless `capture=False`); the caller decides what a
     non-zero exit means (`dbt build` exits 1 when a test with severity error fails). `target_path` keeps this
-    invocation's artifacts and logs apart (concurrent runs must not share `dbt_project/target`); reuse it across
-    runs so dbt parses only what changed. `rebuild_history` lets `--full-refresh` rebuild the history marts too.
+    invocation's artifacts and logs apart (concurrent runs must not share a target); reuse it across runs so dbt
+    parses only what changed. Without one (and without $DBT_TARGET_PATH), they go to `.local/dbt/`.
+    `rebuild_history` lets `--full-refresh` rebuild the history marts too.
     """
     command = dbt_command(args, settings=settings, lookback_minutes=lookback_minutes, rebuild_history=rebuild_history)
     env = {**os.environ, **dbt_env(dbname, threads=threads)}
     if target_path is not None:
         env["DBT_TARGET_PATH"] = str(target_path)
         env["DBT_LOG_PATH"] = str(Path(target_path) / "logs")
+    elif "DBT_TARGET_PATH" not in env:  # dbt's artifacts and logs are runtime state: under .local/, not the checkout
+        env["DBT_TARGET_PATH"] = str(local_dir() / "dbt" / "target")
+        env.setdefault("DBT_LOG_PATH", str(local_dir() / "dbt" / "logs"))
     log.info("running dbt %s on %s", " ".join(args), env["DBT_DBNAME"])
     return subprocess.run(command, cwd=DBT_PROJECT_DIR, env=env, text=True, capture_output=capture, check=False)
