@@ -78,4 +78,5 @@ lock: $(UV) ## regenerate the lock files from requirements.txt and requirements/
 	$(UV) pip compile --quiet --python-version 3.11 requirements/superset.in -o requirements/superset.lock.txt
 
 clean: stop ## stop, then remove .local/, the venvs and dbt artifacts
+	@if [ -x $(CLI) ]; then $(CLI) postgres destroy --yes; fi  # also a cluster kept in /var/tmp (private home)
 	rm -rf $(LOCAL) $(VENV) $(SS_VENV) dbt_project/target dbt_project/logs

@@ -151,11 +151,20 @@ def test_unreachable_base_dir_moves_the_cluster(tmp_path: Path) -> None:
         pytest.skip("only root runs the server as another account")
     private = tmp_path / "private"
     private.mkdir(mode=0o700)
-    server = EmbeddedPostgres(private / "postgres")
+    base = private / "postgres"
+    server = EmbeddedPostgres(base)
     try:
         state = server.start()
         assert not state.server_dir.startswith(str(private))
         assert server.is_running()
     finally:
-        server.destroy()
-    assert not Path(state.server_dir).exists()
+        env = {**os.environ, "CRYPTO_INSIGHTS_HOME": str(private)}
+        env.pop("CRYPTO_INSIGHTS_DATABASE_URL", None)
+        cli = [sys.executable, "-m", "crypto_insights.cli", "postgres", "destroy"]
+        refused = subprocess.run(cli, env=env, capture_output=True, text=True)
+        assert refused.returncode == 2 and server.is_running()  # not without --yes
+        done = subprocess.run([*cli, "--yes"], env=env, capture_output=True, text=True)
+        assert done.returncode == 0, done.stderr
+    assert not server.is_running()
+    leftovers = [Path(state.server_dir), Path(f"{state.server_dir}-pginstall"), base]
+    assert not [p for p in leftovers if p.exists()], done.stdout  # nothing left in /var/tmp or the home

@@ -1,4 +1,4 @@
-"""`crypto-insights postgres start|stop|status|url`."""
+"""`crypto-insights postgres start|stop|status|url|destroy`."""
 
 from __future__ import annotations
 
@@ -48,6 +48,18 @@ def _status(args: argparse.Namespace) -> int:
     return 3
 
 
+def _destroy(args: argparse.Namespace) -> int:
+    if os.environ.get(DATABASE_URL_ENV):
+        print(f"${DATABASE_URL_ENV} points at your own PostgreSQL: nothing of ours to destroy")
+        return 0
+    if not args.yes:
+        print("this deletes the embedded cluster and all its data (warehouse, Airflow, Superset): add --yes")
+        return 2
+    removed = EmbeddedPostgres().destroy()
+    print("removed " + ", ".join(map(str, removed)) if removed else "no embedded cluster here")
+    return 0
+
+
 def _url(args: argparse.Namespace) -> int:
     print(endpoint(args.role, args.db).url())
     return 0
@@ -59,6 +71,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     actions.add_parser("start", help="initdb on first use, start, create roles and databases").set_defaults(func=_start)
     actions.add_parser("stop", help="stop the server").set_defaults(func=_stop)
     actions.add_parser("status", help="exit 0 when running").set_defaults(func=_status)
+    destroy = actions.add_parser("destroy", help="stop and delete the cluster and its data, wherever it lives")
+    destroy.add_argument("--yes", action="store_true", help="yes, delete every database of the embedded server")
+    destroy.set_defaults(func=_destroy)
     url = actions.add_parser("url", help="print a connection URL (contains the role's password)")
     url.add_argument("--role", default="loader", choices=sorted(ROLE_USERS))
     url.add_argument("--db", default=None, help="database (default: the role's own)")

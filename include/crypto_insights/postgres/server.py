@@ -139,13 +139,21 @@ class EmbeddedPostgres:
             raise PostgresError(f"PostgreSQL did not stop: {result.stderr.strip()}")
         return True
 
-    def destroy(self) -> None:
-        """Stop and delete the cluster and its state (tests, `make clean`)."""
+    def destroy(self) -> list[Path]:
+        """Stop and delete the cluster, wherever it lives (a /var/tmp folder when the home is private, with its copy
+        of the binaries), and its state; returns what was removed (`crypto-insights postgres destroy`, tests)."""
         self.stop()
         state = self.load_state()
+        removed: list[Path] = []
+        folders = [self.base_dir]
         if state is not None:
-            shutil.rmtree(state.server_dir, ignore_errors=True)
-        shutil.rmtree(self.base_dir, ignore_errors=True)
+            server_dir = Path(state.server_dir)
+            folders += [server_dir, server_dir.parent / f"{server_dir.name}-pginstall"]
+        for folder in folders:
+            if folder.exists():
+                shutil.rmtree(folder, ignore_errors=True)
+                removed.append(folder)
+        return removed
 
     # -- first start -----------------------------------------------------------------------------------------
     def _reachable_dir(self) -> Path:
