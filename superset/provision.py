@@ -1,4 +1,4 @@
-"""Provision Superset in one process: migrate, admin user, roles, import the assets bundle, prune, check.
+"""Provision Superset in one process: migrate, admin user, roles, import the assets bundle, prune, viewer, check.
 
 Runs with Superset's own interpreter (``.venv-superset/bin/python superset/provision.py --bundle B.zip``) and
 imports nothing from the project: ``crypto_insights.dashboards.bootstrap`` renders the bundle and calls this.
@@ -90,6 +90,49 @@ def ensure_admin(username: str, password: str) -> str:
     security_manager.reset_password(user.id, password)
     db.session.commit()
     return "password reset"
+
+
+VIEWER_ROLE = "Crypto Insights Viewer"
+# What a viewer may not do, taken out of Gamma's permissions: write anything, and anything of SQL Lab's.
+_WRITES = ("can_write", "can_add", "can_edit", "can_delete", "can_save", "can_overwrite", "can_copy", "can_import")
+_SQL_LAB = ("sql", "query", "savedquery", "tabstateview", "tableschemaview")
+
+
+def _read_only(permission_view: Any) -> bool:
+    permission, view = permission_view.permission.name, permission_view.view_menu.name.lower().replace(" ", "")
+    return not permission.startswith(_WRITES) and not any(part in view for part in _SQL_LAB)
+
+
+def ensure_viewer(username: str, password: str, database_uuid: str) -> str:
+    """The read-only role (Gamma's read permissions, the warehouse database's data, no SQL Lab, no edits) and its
+    user, created or brought back to that role and password; returns what was done."""
+    from superset import security_manager
+    from superset.extensions import db
+    from superset.models.core import Database
+    from werkzeug.security import check_password_hash
+
+    gamma = security_manager.find_role("Gamma")
+    role = security_manager.find_role(VIEWER_ROLE) or security_manager.add_role(VIEWER_ROLE)
+    database = db.session.query(Database).filter_by(uuid=database_uuid).one()
+    data = security_manager.add_permission_view_menu("database_access", database.perm)
+    role.permissions = [pv for pv in gamma.permissions if _read_only(pv)] + [data]
+    db.session.commit()
+
+    user = security_manager.find_user(username=username)
+    if user is None:
+        created = security_manager.add_user(username, "Crypto", "Viewer", f"{username}@localhost", role, password)
+        if not created:
+            raise ProvisionError(f"Superset could not create the user {username!r}: see the log above")
+        return "created"
+    done = "unchanged"
+    if [r.name for r in user.roles] != [VIEWER_ROLE]:
+        user.roles = [role]
+        done = "role reset"
+    if not (user.password and check_password_hash(user.password, password)):
+        security_manager.reset_password(user.id, password)
+        done = "password reset" if done == "unchanged" else f"{done}, password reset"
+    db.session.commit()
+    return done
 
 
 def import_bundle(path: str, reader_password: str) -> dict[str, list[str]]:
@@ -195,6 +238,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--bundle", required=True, help="the assets zip rendered by crypto_insights.dashboards")
     parser.add_argument("--admin-username", default="admin")
+    parser.add_argument("--viewer-username", default="viewer")
     parser.add_argument("--database-uuid", required=True, help="uuid of the warehouse database in the bundle")
     parser.add_argument("--report", required=True, help="where to write the JSON report")
     parser.add_argument("--no-prune", action="store_true", help="keep managed charts/dashboards not in the bundle")
@@ -204,6 +248,7 @@ def main(argv: list[str] | None = None) -> int:
     report = Report()
     try:
         admin_password = _secret("SUPERSET_ADMIN_PASSWORD")
+        viewer_password = _secret("SUPERSET_VIEWER_PASSWORD")
         reader_password = _secret("CRYPTO_READER_PASSWORD")
         with report.step("load app"):
             from flask import g
@@ -230,6 +275,8 @@ def main(argv: list[str] | None = None) -> int:
             if not args.no_prune:
                 with report.step("prune"):
                     report.facts["pruned"] = prune(imported, args.database_uuid)
+            with report.step("viewer role and user"):
+                report.facts["viewer"] = ensure_viewer(args.viewer_username, viewer_password, args.database_uuid)
             with report.step("check warehouse"):
                 report.facts.update(check_warehouse(args.database_uuid))
         report.facts["ok"] = True

@@ -27,14 +27,22 @@ SECRET_KEY = _required("SUPERSET_SECRET_KEY")
 SQLALCHEMY_DATABASE_URI = _required("SUPERSET_DATABASE_URI")
 SQLALCHEMY_TRACK_MODIFICATIONS = False
 
-# -- caches: in-process (no Redis needed); chart data expires before the next 30 s refresh ----------------------
+# -- caches: one on disk under SUPERSET_HOME, shared by every gunicorn worker (no Redis needed; a per-process
+# SimpleCache would make each worker query again what another just cached); chart data expires before the next
+# 30 s refresh --------------------------------------------------------------------------------------------------
 DATA_CACHE_SECONDS = int(os.environ.get("SUPERSET_DATA_CACHE_SECONDS", "10"))
 CACHE_DEFAULT_TIMEOUT = 300
-CACHE_CONFIG = {"CACHE_TYPE": "SimpleCache", "CACHE_DEFAULT_TIMEOUT": 300, "CACHE_KEY_PREFIX": "ci_meta_"}
+_CACHE_DIR = os.path.join(os.environ.get("SUPERSET_HOME") or os.path.expanduser("~/.superset"), "cache")
+CACHE_CONFIG = {
+    "CACHE_TYPE": "FileSystemCache",
+    "CACHE_DIR": os.path.join(_CACHE_DIR, "metadata"),
+    "CACHE_DEFAULT_TIMEOUT": 300,
+    "CACHE_THRESHOLD": 500,
+}
 DATA_CACHE_CONFIG = {
-    "CACHE_TYPE": "SimpleCache",
+    "CACHE_TYPE": "FileSystemCache",
+    "CACHE_DIR": os.path.join(_CACHE_DIR, "data"),
     "CACHE_DEFAULT_TIMEOUT": DATA_CACHE_SECONDS,
-    "CACHE_KEY_PREFIX": "ci_data_",
     "CACHE_THRESHOLD": 2000,
 }
 

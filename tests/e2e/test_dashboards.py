@@ -20,6 +20,7 @@ from tests.e2e.superset_helpers import ARTIFACTS, VIEWPORT, SupersetApi, Superse
 from crypto_insights.config import load_settings
 from crypto_insights.dashboards.bootstrap import bootstrap
 from crypto_insights.dashboards.bundle import ASSETS_DIR, DATABASE_KEY, asset_uuid, dashboard_slug
+from crypto_insights.dashboards.environment import VIEWER_USER, viewer_password
 from crypto_insights.paths import DEFAULT_CONFIG_PATH, REPO_ROOT
 from crypto_insights.postgres.connection import endpoint
 
@@ -239,3 +240,71 @@ def test_the_database_connection_is_managed_by_the_bundle(superset_stack: Supers
     assert database["uuid"] == asset_uuid("database", DATABASE_KEY)
     assert database["allow_dml"] is False and database["is_managed_externally"] is True
     assert superset_stack.reader.password not in str(database)
+
+
+def test_the_viewer_sees_every_dashboard_and_changes_nothing(superset_stack: SupersetStack, api: SupersetApi, browser):
+    """The read-only login the bootstrap creates: the project's dashboards render, every write and SQL Lab refused."""
+    assert superset_stack.bootstrap.viewer in {"created", "unchanged", "password reset"}
+    viewer = SupersetApi(superset_stack.url, VIEWER_USER, viewer_password())
+    slug = dashboard_slug(SETTINGS.product_ids[0])
+    assert {d["slug"] for d in viewer.dashboards()} >= {dashboard_slug(p) for p in SETTINGS.product_ids}
+    charts = viewer.dashboard_charts(slug)
+    assert len(charts) == len(CHART_KEYS)
+
+    dashboard_id, chart_id = api.dashboard(slug)["id"], charts[0]["id"]
+    database_id = api.database_id("Crypto warehouse (read-only)")
+    url, session = superset_stack.url, viewer.session
+    refused = {
+        "edit a dashboard": session.put(f"{url}/api/v1/dashboard/{dashboard_id}", json={"dashboard_title": "x"}),
+        "edit a chart": session.put(f"{url}/api/v1/chart/{chart_id}", json={"slice_name": "x"}),
+        "create a chart": session.post(f"{url}/api/v1/chart/", json={"slice_name": "x", "viz_type": "table"}),
+        "delete a dashboard": session.delete(f"{url}/api/v1/dashboard/{dashboard_id}"),
+        "run SQL": viewer.sql(database_id, "select 1"),
+        "list databases' SQL Lab": session.get(f"{url}/api/v1/sqllab/"),
+    }
+    allowed = {what: r.status_code for what, r in refused.items() if r.status_code not in (401, 403, 404)}
+    assert not allowed, f"the viewer could: {allowed}"
+    assert api.dashboard(slug)["dashboard_title"] == f"{SETTINGS.product_ids[0]} order book"  # nothing changed
+
+    # in the browser: every chart of the dashboard draws for the viewer, and SQL Lab is not in the menu
+    for who, username, password in (
+        ("admin", superset_stack.username, superset_stack.password),
+        ("viewer", VIEWER_USER, viewer_password()),
+    ):
+        context = browser.new_context(viewport=VIEWPORT)
+        page = context.new_page()
+        try:
+            login(page, superset_stack.url, username, password)
+            shot = ARTIFACTS / f"{slug}-as-{who}.png"
+            visit = visit_dashboard(page, superset_stack.url, slug, len(charts), shot)
+            broken = [h["chart_id"] for h in visit.holders if h["error"] or not (h["drawn"] or h["empty"])]
+            assert not broken, f"{who}: charts in an error state or not drawn: {broken}"
+            assert shot.exists()
+            menu = page.inner_text("header") if page.query_selector("header") else page.inner_text("body")
+            assert ("SQL" in menu) == (who == "admin"), f"{who}'s menu: {menu[:300]}"
+        finally:
+            context.close()
+
+
+def test_every_worker_shares_the_chart_data_cache(superset_stack: SupersetStack, api: SupersetApi) -> None:
+    """Gunicorn's workers read one cache: a chart's data asked again is served from it, whichever worker answers."""
+    datasets = api.get("/api/v1/dataset/", q="(page_size:100,columns:!(id,table_name))")["result"]
+    dataset_id = next(d["id"] for d in datasets if d["table_name"] == "fct_order_book_30s")
+    form = {
+        "datasource": {"id": dataset_id, "type": "table"},
+        "queries": [
+            {
+                "columns": ["product_id"],
+                "metrics": [{"expressionType": "SQL", "sqlExpression": "count(*)", "label": "windows"}],
+                "orderby": [["product_id", True]],
+                "row_limit": 100,
+            }
+        ],
+        "result_format": "json",
+        "result_type": "full",
+    }
+    _, first = api.chart_data(form, force=True)  # computed, and cached
+    answers = [api.chart_data(form, force=False)[1] for _ in range(8)]  # spread over the workers by gunicorn
+    cached = [a["result"][0]["is_cached"] for a in answers]
+    assert all(cached), f"served from the cache: {cached} (a per-process cache misses on the other worker)"
+    assert all(a["result"][0]["data"] == first["result"][0]["data"] for a in answers)

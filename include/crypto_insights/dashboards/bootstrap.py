@@ -20,11 +20,13 @@ from crypto_insights.dashboards.bundle import DashboardRef, WarehouseTarget, ren
 from crypto_insights.dashboards.environment import (
     ADMIN_USER,
     PROVISION_SCRIPT,
+    VIEWER_USER,
     admin_password,
     reader_endpoint,
     superset_bin,
     superset_environment,
     superset_home,
+    viewer_password,
 )
 from crypto_insights.postgres.connection import Endpoint
 
@@ -41,6 +43,7 @@ class BootstrapReport:
     bundle_path: Path
     dashboards: list[DashboardRef]
     admin: str = ""
+    viewer: str = ""
     imported: dict[str, int] = field(default_factory=dict)
     pruned: dict[str, list[str]] = field(default_factory=dict)
     warehouse_user: str = ""
@@ -56,7 +59,8 @@ class BootstrapReport:
         steps = ", ".join(f"{name} {seconds:.1f}s" for name, seconds in self.steps)
         lines = [
             f"Superset bootstrapped in {self.total_seconds:.1f}s ({steps})",
-            f"  imported {self.imported}; admin user {self.admin}; warehouse read as {self.warehouse_user}"
+            f"  imported {self.imported}; admin user {self.admin}; viewer user {self.viewer}; warehouse read as "
+            f"{self.warehouse_user}"
             f"{' (read-only)' if self.warehouse_read_only else ' (NOT read-only!)'}",
         ]
         if any(self.pruned.values()):
@@ -83,12 +87,19 @@ def _run_provision(
         database_uuid,
         "--admin-username",
         ADMIN_USER,
+        "--viewer-username",
+        VIEWER_USER,
         "--report",
         str(report_path),
     ]
     if not prune:
         argv.append("--no-prune")
-    run_env = {**env, "SUPERSET_ADMIN_PASSWORD": admin_password(env), "CRYPTO_READER_PASSWORD": reader_password}
+    run_env = {
+        **env,
+        "SUPERSET_ADMIN_PASSWORD": admin_password(env),
+        "SUPERSET_VIEWER_PASSWORD": viewer_password(env),
+        "CRYPTO_READER_PASSWORD": reader_password,
+    }
     log_path = home / "bootstrap.log"
     with log_path.open("ab") as log_file:
         result = subprocess.run(
@@ -143,6 +154,7 @@ def bootstrap(
         bundle_path=path,
         dashboards=bundle.dashboards,
         admin=report.get("admin", ""),
+        viewer=report.get("viewer", ""),
         imported=report.get("imported", {}),
         pruned=report.get("pruned", {}),
         warehouse_user=report.get("warehouse_user", ""),

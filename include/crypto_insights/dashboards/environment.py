@@ -22,6 +22,7 @@ READER_URL_ENV = "CRYPTO_INSIGHTS_READER_URL"
 CONFIG_FILE = SUPERSET_DIR / "superset_config.py"
 PROVISION_SCRIPT = SUPERSET_DIR / "provision.py"
 ADMIN_USER = "admin"
+VIEWER_USER = "viewer"  # role "Crypto Insights Viewer": the project's dashboards, read-only, no SQL Lab
 
 
 class SupersetNotInstalled(RuntimeError):
@@ -75,6 +76,11 @@ def _secret(name: str) -> str:
 def admin_password(env: dict[str, str] | None = None) -> str:
     env = os.environ if env is None else env
     return env.get("SUPERSET_ADMIN_PASSWORD") or _secret("superset_admin_password")
+
+
+def viewer_password(env: dict[str, str] | None = None) -> str:
+    env = os.environ if env is None else env
+    return env.get("SUPERSET_VIEWER_PASSWORD") or _secret("superset_viewer_password")
 
 
 def superset_environment(base: dict[str, str] | None = None) -> dict[str, str]:

@@ -11,7 +11,7 @@ import requests
 
 from crypto_insights.config import API_URL_ENV, load_settings
 from crypto_insights.dashboards.environment import ADMIN_USER as SUPERSET_ADMIN
-from crypto_insights.dashboards.environment import admin_password
+from crypto_insights.dashboards.environment import VIEWER_USER, admin_password, viewer_password
 from crypto_insights.dashboards.server import SUPERSET
 from crypto_insights.paths import local_dir
 from crypto_insights.stack.airflow_env import ADMIN_USER, airflow_environment
@@ -125,6 +125,7 @@ def up(args: argparse.Namespace) -> int:
         f"Crypto Insights is running ({time.monotonic() - started:.0f}s)\n"
         f"  Airflow   http://127.0.0.1:{port('airflow')}   login {ADMIN_USER} / {secrets['airflow_admin_password']}\n"
         f"  Superset  {superset_url}{first_dashboard}   login {SUPERSET_ADMIN} / {admin_password()}\n"
+        f"            read-only (dashboards only, no SQL Lab): {VIEWER_USER} / {viewer_password()}\n"
         "            (one dashboard per coin, refreshing every 30 s; the marts fill within a minute)\n"
         f"  Source    {env[API_URL_ENV]}\n"
         f"  Logs      {local_dir() / 'logs'}   (supervised: `crypto-insights demo status`)\n"

@@ -14,6 +14,7 @@ NAMES = (
     "airflow_admin_password",
     "superset_secret_key",
     "superset_admin_password",
+    "superset_viewer_password",
 )
 
 
