@@ -3,7 +3,8 @@
 
 Daily housekeeping: apply pending raw-schema migrations, create the next days' partitions ahead of the ingest,
 drop the partitions older than the retention period (`ingest.retention_days` in the config), rebuild the daily
-marts over the whole last day (late and spooled slots included), and check the sources' freshness. Airflow's own
+marts over the whole last day (late and spooled slots included), check the sources' freshness, and regenerate
+the dbt docs served in this UI (Browse > dbt Docs (Crypto Insights), Cosmos' docs plugin). Airflow's own
 logs (`$AIRFLOW_HOME/logs`: task attempts, scheduler, DAG processor) older than the same retention are pruned. A
 failed task is sent as an alert (`crypto_insights.airflow.notifiers`).
 """
@@ -12,11 +13,12 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from airflow.sdk import dag, task
-from cosmos.operators.local import DbtBuildLocalOperator, DbtSourceLocalOperator
+from cosmos.operators.local import DbtBuildLocalOperator, DbtDocsLocalOperator, DbtSourceLocalOperator
 
 from crypto_insights.airflow.assets import WAREHOUSE_CONN_ID
 from crypto_insights.airflow.dbt import DBT_MACROS, dbt_operator_kwargs
 from crypto_insights.airflow.notifiers import TaskFailureNotifier
+from crypto_insights.transform.dbt_docs import publish_docs
 from crypto_insights.transform.dbt_runner import DAILY_SELECTOR
 
 PARTITION_DAYS_AHEAD = 3
@@ -87,7 +89,10 @@ def crypto_maintenance():
         **dbt_operator_kwargs(DAY_LOOKBACK_MINUTES),
     )
     freshness = DbtSourceLocalOperator(task_id="dbt_source_freshness", **dbt_operator_kwargs())
+    # the dbt docs Cosmos' plugin serves in this UI (Browse > dbt Docs), with the day's catalog
+    docs = DbtDocsLocalOperator(task_id="dbt_docs_generate", callback=publish_docs, **dbt_operator_kwargs(cache="docs"))
     migrate_raw_schema() >> [create_future_partitions(), drop_expired_partitions()] >> daily_marts >> freshness
+    daily_marts >> docs
     prune_airflow_logs()
 
 

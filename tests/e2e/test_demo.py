@@ -23,6 +23,7 @@ import psycopg2
 import pytest
 import requests
 from tests.e2e.demo_helpers import airflow_heartbeats, alive, listeners, marked_processes, port_listening
+from tests.e2e.superset_helpers import ARTIFACTS
 
 from crypto_insights.config import load_settings
 from crypto_insights.postgres.server import free_port
@@ -154,6 +155,36 @@ def test_superset_serves_one_dashboard_per_coin(demo: Demo) -> None:
     titles = " ".join(d["dashboard_title"] for d in dashboards)
     for product_id in load_settings().product_ids:
         assert product_id in titles, titles
+
+
+def test_dbt_docs_are_served_in_airflow_with_each_dashboard_as_an_exposure(demo: Demo, browser) -> None:
+    """Cosmos' docs plugin serves the docs the demo generated; a real browser renders them, lineage included."""
+    base = f"http://127.0.0.1:{demo.env['CRYPTO_INSIGHTS_AIRFLOW_PORT']}"
+    docs_url = re.search(r"dbt docs  (\S+/cosmos/crypto_insights/dbt_docs_index\.html)", demo.output).group(1)
+    assert docs_url.startswith(base), demo.output[-2000:]
+    manifest = requests.get(f"{base}/cosmos/crypto_insights/manifest.json", timeout=30).json()
+    exposures = {e["name"]: e for e in manifest["exposures"].values()}
+    assert len(exposures) == len(load_settings().product_ids)
+    assert "model.crypto_insights.fct_order_book_30s" in exposures["superset_btc_usd_order_book"]["depends_on"]["nodes"]
+
+    # the menu link, as Airflow's UI lists it (Browse > dbt Docs (Crypto Insights))
+    password = re.search(r"Airflow .*login admin / (\S+)", demo.output).group(1)
+    token = requests.post(f"{base}/auth/token", json={"username": "admin", "password": password}, timeout=30)
+    headers = {"Authorization": f"Bearer {token.json()['access_token']}"}
+    plugins = requests.get(f"{base}/api/v2/plugins", headers=headers, timeout=30).json()["plugins"]
+    views = [v for p in plugins for v in p.get("external_views", [])]
+    assert any(v["name"] == "dbt Docs (Crypto Insights)" and v["href"].endswith(docs_url[len(base) :]) for v in views)
+
+    context = browser.new_context()
+    page = context.new_page()
+    try:
+        page.goto(docs_url, timeout=60_000)
+        page.get_by_text("fct_order_book_30s").first.wait_for(timeout=60_000)  # the docs app read the manifest
+        page.goto(f"{docs_url}#!/exposure/exposure.crypto_insights.superset_btc_usd_order_book", timeout=60_000)
+        page.get_by_text("BTC-USD order book (Superset)").first.wait_for(timeout=60_000)
+        page.screenshot(path=str(ARTIFACTS / "dbt-docs-exposure.png"), full_page=True)
+    finally:
+        context.close()
 
 
 def _wait_for(check: Callable[[], object], timeout_s: float, every_s: float = 1.0) -> object:

@@ -24,6 +24,7 @@ ENV_EXAMPLE = REPO_ROOT / ".env.example"
 SERVICES = {
     "postgres",
     "warehouse-init",
+    "airflow-init-dirs",
     "airflow-init",
     "airflow-api-server",
     "airflow-scheduler",
@@ -32,9 +33,11 @@ SERVICES = {
     "superset-init",
     "superset",
     "exchange",
+    "airflow-cli",
 }
-ONE_SHOT = {"warehouse-init", "airflow-init", "superset-init"}
+ONE_SHOT = {"warehouse-init", "airflow-init-dirs", "airflow-init", "superset-init", "airflow-cli"}
 INTERPOLATION = re.compile(r"\$\{([A-Z0-9_]+)(:?[-?])?([^}]*)\}")
+VOLUME = re.compile(r"(\$\{[^}]*\}[^:]*|[^:]+):([^:]+)(?::ro|:rw)?")  # source:target[:mode]
 SECRET_NAME = re.compile(r"PASSWORD|SECRET|_KEY$")
 
 
@@ -106,7 +109,25 @@ def test_every_service_is_there_with_health_or_a_one_shot_exit(compose: dict) ->
             assert check.get("test") and check.get("interval") and check.get("retries"), f"{name}: no healthcheck"
             assert service.get("restart") == "unless-stopped", name
     assert services["exchange"]["profiles"] == ["offline"]
-    assert all("profiles" not in s for n, s in services.items() if n != "exchange")
+    assert services["airflow-cli"]["profiles"] == ["debug"]  # as in Airflow's official compose file
+    assert all("profiles" not in s for n, s in services.items() if n not in ("exchange", "airflow-cli"))
+
+
+def test_dags_logs_and_config_live_on_the_host_as_in_airflows_compose(compose: dict) -> None:
+    services = compose["services"]
+    for name in ("airflow-api-server", "airflow-scheduler", "airflow-dag-processor", "airflow-triggerer"):
+        mounts = {VOLUME.fullmatch(v).group(2): v for v in services[name]["volumes"]}
+        assert mounts["/opt/crypto-insights/dags"].startswith("${AIRFLOW_PROJ_DIR:-.}/dags"), name
+        assert mounts["/var/lib/crypto-insights/airflow/logs"].startswith("${AIRFLOW_PROJ_DIR:-.}/logs"), name
+        assert mounts["/var/lib/crypto-insights/airflow/config"].startswith("${AIRFLOW_PROJ_DIR:-.}/config"), name
+        assert "/var/lib/crypto-insights/dbt/docs" in mounts, name  # the docs the maintenance DAG publishes
+    init_dirs = services["airflow-init-dirs"]
+    assert init_dirs["user"] == "0:0" and "chown -R 50000:0 /sources/logs /sources/config" in init_dirs["command"][-1]
+    assert "airflow-init-dirs" in services["airflow-init"]["depends_on"]
+    # the repo's config/ is Airflow's config folder in the containers: the same settings module as `make demo`
+    from crypto_insights.stack.airflow_env import LOCAL_SETTINGS_SHIM
+
+    assert (REPO_ROOT / "config" / "airflow_local_settings.py").read_text() == LOCAL_SETTINGS_SHIM
 
 
 def test_dependencies_wait_for_health_or_completion_and_have_no_cycle(compose: dict) -> None:

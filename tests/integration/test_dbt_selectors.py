@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from crypto_insights.config import load_settings
 from crypto_insights.transform.dbt_runner import (
     DAILY_SELECTOR,
     DATA_TESTS_SELECTOR,
@@ -68,3 +69,14 @@ def test_the_daily_build_is_the_daily_marts_and_their_parents(nodes: dict[str, d
     assert "model.crypto_insights.stg_coinbase__trades" in models  # a parent
     assert "model.crypto_insights.fct_whale_walls" not in models  # not upstream of a daily mart
     assert any(uid.startswith("test.crypto_insights.primary_key_fct_order_book_daily_") for uid in selected)
+
+
+def test_each_dashboard_is_a_dbt_exposure_downstream_of_the_source(tmp_path: Path) -> None:
+    """dbt itself resolves the rendered exposures: lineage from the Coinbase source to each coin's dashboard."""
+    exposures = _ls(tmp_path / "target", "--resource-type", "exposure")
+    names = {n["unique_id"] for n in exposures}
+    assert len(names) == len(load_settings().product_ids)
+    upstream = _ls(
+        tmp_path / "target", "--select", "+exposure:superset_btc_usd_order_book", "--resource-type", "source"
+    )
+    assert {n["unique_id"].rsplit(".", 1)[-1] for n in upstream} >= {"coinbase_book_snapshots", "coinbase_trades"}

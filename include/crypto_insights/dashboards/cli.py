@@ -9,6 +9,7 @@ from pathlib import Path
 
 def _bootstrap(args: argparse.Namespace) -> int:
     from crypto_insights.dashboards.bootstrap import BootstrapError, bootstrap
+    from crypto_insights.dashboards.exposures import EXPOSURES_FILE, write_exposures
 
     try:
         report = bootstrap(prune=not args.no_prune)
@@ -16,6 +17,8 @@ def _bootstrap(args: argparse.Namespace) -> int:
         print(exc, file=sys.stderr)
         return 1
     print(report.summary())
+    if write_exposures():  # the dashboards as dbt exposures, for lineage in dbt docs
+        print(f"  dbt exposures rewritten for the configured coins: {EXPOSURES_FILE}")
     for ref in report.dashboards:
         print(f"  {ref.title}: /superset/dashboard/{ref.slug}/")
     return 0

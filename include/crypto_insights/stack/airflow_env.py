@@ -11,14 +11,15 @@ from crypto_insights.paths import DAGS_DIR, local_dir
 from crypto_insights.postgres.connection import endpoint
 from crypto_insights.stack.ports import port
 from crypto_insights.stack.secrets_store import load_secrets
+from crypto_insights.transform.dbt_docs import cosmos_docs_setting
 
 ADMIN_USER = "admin"
 LOCAL_SETTINGS_SHIM = (
-    '"""Written by crypto_insights.stack.airflow_env; the settings are crypto_insights.airflow.local_settings."""\n'
+    '"""Airflow\'s local settings: crypto_insights.airflow.local_settings (make demo writes this file into\n'
+    '$AIRFLOW_HOME/config; docker-compose.yaml mounts the repo\'s config/ there)."""\n'
     "import crypto_insights.airflow.local_settings  # noqa: F401\n\n"
     "__all__: list[str] = []  # nothing here replaces Airflow's own settings\n"
 )
-
 
 SIMPLE_AUTH_MANAGER = "airflow.api_fastapi.auth.managers.simple.simple_auth_manager.SimpleAuthManager"
 
@@ -69,6 +70,8 @@ def airflow_environment(base: dict[str, str] | None = None) -> dict[str, str]:
             "AIRFLOW__SCHEDULER__TASK_INSTANCE_HEARTBEAT_TIMEOUT": "60",
             "AIRFLOW__SCHEDULER__TASK_INSTANCE_HEARTBEAT_TIMEOUT_DETECTION_INTERVAL": "10",
             "AIRFLOW__COSMOS__ENABLE_TELEMETRY": "False",
+            # Cosmos' docs plugin serves the project's dbt docs in the UI (Browse > dbt Docs (Crypto Insights))
+            "AIRFLOW__COSMOS__DBT_DOCS_PROJECTS": cosmos_docs_setting(),
             "AIRFLOW_CONN_CRYPTO_WAREHOUSE": endpoint("loader").url(),
             "AIRFLOW_CONN_CRYPTO_TRANSFORM": endpoint("transform").url(),
             "DO_NOT_TRACK": "1",
