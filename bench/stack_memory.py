@@ -55,17 +55,36 @@ def _kib(pid: int) -> tuple[int, int]:
     return pss, rss
 
 
-def demo_roots(home: Path | None = None) -> dict[str, int]:
-    """Component name -> root pid: the demo's pid files, and the PostgreSQL postmaster."""
-    home = home or local_dir()
-    roots = {}
-    for pid_file in sorted((home / "run").glob("*.pid")):
-        try:
-            pid = int(pid_file.read_text().split()[0])
-        except (OSError, ValueError, IndexError):
+def _marked_programs(home: Path) -> dict[int, str]:
+    """pid -> program of every process carrying this home's marker (crypto_insights.stack.process_marks)."""
+    from crypto_insights.stack.process_marks import MARKER_ENV, PROC
+
+    prefix, suffix = f"{MARKER_ENV}=".encode(), f"@{home.resolve()}".encode()
+    found = {}
+    for entry in PROC.iterdir():
+        if not entry.name.isdigit():
             continue
-        if Path(f"/proc/{pid}").exists():
-            roots[pid_file.stem] = pid
+        try:
+            items = (entry / "environ").read_bytes().split(b"\0")
+        except OSError:
+            continue
+        for item in items:
+            if item.startswith(prefix) and item.endswith(suffix):
+                found[int(entry.name)] = item[len(prefix) : -len(suffix)].decode(errors="replace")
+                break
+    return found
+
+
+def demo_roots(home: Path | None = None) -> dict[str, int]:
+    """Component name -> root pid: each supervised program's main process (a marked process whose parent is not
+    of the same program; supervisord starts them), and the PostgreSQL postmaster."""
+    home = home or local_dir()
+    programs, processes = _marked_programs(home), _processes()
+    roots: dict[str, int] = {}
+    for pid, program in sorted(programs.items()):
+        parent = processes.get(pid, (0, 0))[0]
+        if programs.get(parent) != program and program not in roots:
+            roots[program] = pid
     for postmaster in (home / "postgres").glob("**/postmaster.pid"):
         try:
             pid = int(postmaster.read_text().split()[0])

@@ -124,6 +124,16 @@ def test_every_listener_is_on_loopback(demo: Demo) -> None:
         assert all(a.startswith("127.0.0.1:") for a in addresses), (processes[pid], addresses)
 
 
+def test_the_benchmarks_measure_every_program_of_the_demo(demo: Demo) -> None:
+    """bench_freshness's memory and CPU figures cover the whole stack: each supervised program and PostgreSQL."""
+    from bench.stack_memory import demo_roots, stack_sample
+
+    assert set(demo_roots(demo.home)) == {*PROGRAMS, "postgres"}
+    sample = stack_sample(demo.home)
+    assert all(sample[name]["pss_mib"] > 10 for name in (*PROGRAMS, "postgres")), sample
+    assert sample["total"]["processes"] >= len(PROGRAMS) + 5  # gunicorn workers, PostgreSQL backends
+
+
 def test_landed_slots_reach_the_marts_within_minutes(demo: Demo) -> None:
     products = sorted(load_settings().product_ids)
     deadline = time.monotonic() + MARTS_DEADLINE_S
