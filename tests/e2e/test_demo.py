@@ -188,10 +188,16 @@ def test_dbt_docs_are_served_in_airflow_with_each_dashboard_as_an_exposure(demo:
     context = browser.new_context()
     page = context.new_page()
     try:
-        page.goto(docs_url, timeout=60_000)
-        page.get_by_text("fct_order_book_30s").first.wait_for(timeout=60_000)  # the docs app read the manifest
+
+        def shows(*texts: str) -> None:  # rendered and visible (innerText leaves hidden elements out)
+            script = "texts => texts.every(t => document.body.innerText.includes(t))"
+            page.wait_for_function(script, arg=list(texts), timeout=60_000)
+
+        page.goto(f"{docs_url}#!/model/model.crypto_insights.fct_order_book_30s", timeout=60_000)
+        shows("fct_order_book_30s", "Columns")  # the docs app read the manifest served by the plugin
+        page.screenshot(path=str(ARTIFACTS / "dbt-docs-model.png"), full_page=True)
         page.goto(f"{docs_url}#!/exposure/exposure.crypto_insights.superset_btc_usd_order_book", timeout=60_000)
-        page.get_by_text("BTC-USD order book (Superset)").first.wait_for(timeout=60_000)
+        shows("BTC-USD order book (Superset)")
         page.screenshot(path=str(ARTIFACTS / "dbt-docs-exposure.png"), full_page=True)
     finally:
         context.close()
