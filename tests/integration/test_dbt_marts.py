@@ -29,7 +29,7 @@ from crypto_insights.landing.batch import build_batch, missed_slot_batch
 from crypto_insights.landing.copy_writer import CopyWriter
 from crypto_insights.postgres.connection import endpoint
 from crypto_insights.transform.dbt_runner import run_dbt
-from crypto_insights.transform.dbt_vars import dbt_vars
+from crypto_insights.transform.dbt_vars import band_label, dbt_vars, usd_label
 
 pytestmark = pytest.mark.integration
 getcontext().prec = 60
@@ -323,6 +323,33 @@ def test_marts_equal_an_independent_computation_and_a_full_refresh(warehouse: st
     _check_walls(warehouse, reference)
     _check_data_quality(warehouse, reference)
     assert query(warehouse, "select count(*) as n from marts.fct_order_book_30s", role="reader")[0]["n"] == 12
+    _check_latest(warehouse)
+
+
+def _check_latest(db: str) -> None:
+    """The latest-window marts the dashboards read: one row per coin, and its bands and order sizes unpivoted, all
+    equal to the newest row of fct_order_book_30s (read as the dashboards' role)."""
+    settings = load_settings()
+    windows = query(db, "select * from marts.fct_order_book_30s order by product_id, window_start")
+    newest = {w["product_id"]: w for w in windows}  # ordered: the last row of each product is its newest
+    latest = query(db, "select * from marts.fct_order_book_latest order by product_id", role="reader")
+    assert [r["product_id"] for r in latest] == sorted(newest)
+    for row in latest:
+        window = newest[row["product_id"]]
+        assert row["window_start"] == window["window_start"] and row["mid_close"] == window["mid_close"]
+        assert row["data_source"] == "SIMULATED: offline exchange" and row["data_age_s"] >= 0
+    bands = query(db, "select * from marts.fct_order_book_latest_bands", role="reader")
+    assert len(bands) == len(newest) * len(settings.kpis.bands_pct)
+    for row in bands:
+        label = band_label(next(b for b in settings.kpis.bands_pct if b * 100 == row["band_bps"]))
+        window = newest[row["product_id"]]
+        assert row["bid_depth_quote"] == window[f"avg_bid_depth_quote_{label}"]
+        assert row["imbalance"] == window[f"avg_imbalance_{label}"]
+    slippage = query(db, "select * from marts.fct_order_book_latest_slippage", role="reader")
+    assert len(slippage) == len(newest) * len(settings.kpis.slippage_usd) * 2
+    for row in slippage:
+        label = usd_label(row["order_usd"])
+        assert row["slippage_bps"] == newest[row["product_id"]][f"avg_slippage_bps_{row['side']}_{label}"]
 
 
 def _check_snapshots(db: str, reference: dict) -> None:

@@ -26,7 +26,7 @@ from crypto_insights.dashboards.bundle import (
     render_bundle,
 )
 from crypto_insights.dashboards.layout import LayoutError, chart_rows
-from crypto_insights.paths import SUPERSET_DIR
+from crypto_insights.paths import DBT_PROJECT_DIR, SUPERSET_DIR
 from crypto_insights.postgres.connection import Endpoint
 
 SETTINGS = load_settings()
@@ -102,14 +102,21 @@ def test_each_chart_queries_only_its_own_coin(rendered) -> None:
             ].items(), key
 
 
-def test_band_and_order_size_columns_follow_the_config(rendered) -> None:
-    bands = _load(rendered, "datasets/crypto_warehouse/order_book_latest_bands.yaml")["sql"]
-    slippage = _load(rendered, "datasets/crypto_warehouse/order_book_latest_slippage.yaml")["sql"]
-    assert "avg_bid_depth_quote_10bps" in bands and "avg_imbalance_200bps" in bands
-    assert "avg_slippage_bps_sell_1m" in slippage and "(100000, 'buy', book.avg_slippage_bps_buy_100k)" in slippage
+def test_every_dataset_is_a_plain_select_of_a_dbt_mart(rendered) -> None:
+    """No logic in the BI layer: each dataset is a mart as dbt built it (no virtual dataset SQL)."""
+    marts = {p.stem for p in (DBT_PROJECT_DIR / "models" / "marts").glob("*.sql")}
+    datasets = [_load(rendered, name) for name in rendered.files if name.startswith("datasets/")]
+    assert datasets and all(d["sql"] is None and d["schema"] == "marts" for d in datasets)
+    assert {d["table_name"] for d in datasets} <= marts
+
+
+def test_band_and_order_size_labels_follow_the_config(rendered) -> None:
     bands_pct = (*SETTINGS.kpis.bands_pct, SETTINGS.kpis.bands_pct[-1] * 2)  # one more band: 4 %
     wider = render_bundle(replace(SETTINGS, kpis=replace(SETTINGS.kpis, bands_pct=bands_pct)), WAREHOUSE)
-    assert "avg_bid_depth_quote_400bps" in _load(wider, "datasets/crypto_warehouse/order_book_latest_bands.yaml")["sql"]
+    metrics = {m["metric_name"] for m in _load(wider, "datasets/crypto_warehouse/fct_order_book_30s.yaml")["metrics"]}
+    assert "imbalance_400bps" in metrics and "imbalance_400bps" not in {
+        m["metric_name"] for m in _load(rendered, "datasets/crypto_warehouse/fct_order_book_30s.yaml")["metrics"]
+    }
 
 
 def test_adding_a_symbol_adds_its_files_and_changes_no_other(rendered) -> None:
@@ -254,8 +261,8 @@ def test_order_flow_sits_beside_the_book_imbalance(rendered) -> None:
 
 def test_every_dashboard_shows_the_data_age_red_past_the_stall_threshold(rendered) -> None:
     threshold = SETTINGS.alerts.stale_after_s
-    dataset = _load(rendered, "datasets/crypto_warehouse/order_book_latest.yaml")
-    assert "now() - book.last_slot_at" in dataset["sql"]
+    dataset = _load(rendered, "datasets/crypto_warehouse/fct_order_book_latest.yaml")
+    assert {c["column_name"] for c in dataset["columns"]} >= {"data_age_s", "last_slot_at"}  # computed by dbt
     for symbol in SETTINGS.symbols:
         chart = _load(rendered, f"charts/{symbol.product_id}/data_age.yaml")
         assert chart["dataset_uuid"] == dataset["uuid"]
@@ -263,3 +270,14 @@ def test_every_dashboard_shows_the_data_age_red_past_the_stall_threshold(rendere
         assert rules == {(">", threshold, "colorError"), ("≤", threshold, "colorSuccess")}
         assert chart["params"]["metric"]["sqlExpression"] == "max(data_age_s)"
         assert f"red past {threshold} s" in chart["params"]["subheader"]
+
+
+def test_labels_render_the_kpi_definitions_never_restate_them(rendered) -> None:
+    """The depth-weighted band is a dbt var: its labels render it, so changing it changes them."""
+    dataset = _load(rendered, "datasets/crypto_warehouse/fct_order_book_30s.yaml")
+    names = {m["metric_name"]: m["verbose_name"] for m in dataset["metrics"]}
+    assert names["bid_depth_weighted_price"] == "Bid depth-weighted price (±1 %)"
+    with_var = bundle_module._dbt_project_vars()
+    assert with_var["depth_weighted_band_pct"] == 1
+    for path in (SUPERSET_DIR / "assets").rglob("*.j2"):
+        assert "1 %" not in path.read_text().replace("{{", "").replace("±0.1 %", ""), path
