@@ -7,34 +7,21 @@
 -- can put the bands on an axis.
 with
 
-latest as (
-
-    select * from {{ ref('fct_order_book_latest') }}
-
-),
-
-windows as (
-
-    select * from {{ ref('fct_order_book_30s') }}
-
-),
+{{ latest_windows_ctes() }},
 
 final as (
 
     select
         -- ids
-        latest.product_id,
+        windows.product_id,
         -- numerics
         bands.band_bps,
         bands.bid_depth_quote,
         bands.ask_depth_quote,
         bands.imbalance,
         -- timestamps
-        latest.window_start
-    from latest
-    inner join windows
-        on latest.product_id = windows.product_id
-        and latest.window_start = windows.window_start
+        windows.window_start
+    from latest_windows as windows
     cross join lateral (
         values
         {%- for band in bands %}

@@ -7,33 +7,20 @@
 -- NULL when the kept book is too thin to fill the order.
 with
 
-latest as (
-
-    select * from {{ ref('fct_order_book_latest') }}
-
-),
-
-windows as (
-
-    select * from {{ ref('fct_order_book_30s') }}
-
-),
+{{ latest_windows_ctes() }},
 
 final as (
 
     select
         -- ids
-        latest.product_id,
+        windows.product_id,
         orders.side,
         -- numerics
         orders.order_usd,
         orders.slippage_bps,
         -- timestamps
-        latest.window_start
-    from latest
-    inner join windows
-        on latest.product_id = windows.product_id
-        and latest.window_start = windows.window_start
+        windows.window_start
+    from latest_windows as windows
     cross join lateral (
         values
         {%- for size in sizes %}
