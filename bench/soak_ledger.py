@@ -68,7 +68,8 @@ group by 1, 2 order by 1, 2
 JUDGED_ENDPOINTS = ("book", "ticker")
 # The trade tape, judged by trade id (the exchange numbers its prints without gaps): between the oldest and the newest
 # print landed per product, every id is landed or inside a range recorded as given up (`first_trade_id` ..
-# `last_trade_id` of a `trades` error row), and no print landed inside a range given up.
+# `last_trade_id` of a `trades` error row), and no print landed inside a range given up. Counts are bigint (a sum
+# of bigints is numeric, which the JSON report would write as a string).
 _TAPE = """
 with landed as (
     select product_id, trade_id, lead(trade_id) over (partition by product_id order by trade_id) as next_id
@@ -85,8 +86,8 @@ given_up as (
 select
     (select count(*) from landed) as prints_landed,
     (select count(*) from given_up) as trade_ranges_given_up,
-    (select coalesce(sum(last_trade_id - first_trade_id + 1), 0) from given_up) as trade_ids_given_up,
-    (select coalesce(sum(h.last_missing - h.first_missing + 1), 0) from holes h
+    (select coalesce(sum(last_trade_id - first_trade_id + 1), 0)::bigint from given_up) as trade_ids_given_up,
+    (select coalesce(sum(h.last_missing - h.first_missing + 1), 0)::bigint from holes h
      where not exists (select 1 from given_up g where g.product_id = h.product_id
                        and g.first_trade_id <= h.first_missing and g.last_trade_id >= h.last_missing))
         as trade_ids_unaccounted,
