@@ -30,6 +30,7 @@ from bench.bench_dbt import machine_lock
 from bench.stack_memory import CLOCK_TICKS, stack_sample, summarize
 from crypto_insights.config import load_settings
 from crypto_insights.postgres.connection import endpoint
+from crypto_insights.stack.programs import DEMO_PROGRAMS
 
 log = logging.getLogger(__name__)
 
@@ -37,15 +38,7 @@ CLI = str(Path(sys.executable).parent / "crypto-insights")
 SETTLE_S = 90  # slots of the last 90 s are left out: their data may still be on the way
 WARM_UP_S = 60  # after a cold start, from the first mart row to the start of the measurement
 TARGET = "freshness p50 <= 8 s, p95 <= 15 s, completeness >= 99.9 %, whole stack <= 4 GB"
-COMPONENTS = {
-    "postgres",
-    "exchange",
-    "airflow-api-server",
-    "airflow-scheduler",
-    "airflow-dag-processor",
-    "airflow-triggerer",
-    "superset",
-}
+COMPONENTS = {"postgres", *DEMO_PROGRAMS}
 
 
 def _percentile(values: list[float], q: float) -> float:

@@ -18,17 +18,11 @@ from typing import Any
 import yaml
 
 from crypto_insights.paths import DEFAULT_CONFIG_PATH
+from crypto_insights.stack.programs import DEMO_PROGRAMS
 
 BIN = Path(sys.executable).parent
 CLI = str(BIN / "crypto-insights")
-PROGRAMS = (
-    "exchange",
-    "airflow-api-server",
-    "airflow-scheduler",
-    "airflow-dag-processor",
-    "airflow-triggerer",
-    "superset",
-)
+PROGRAMS = DEMO_PROGRAMS
 SOAK_COINS = 10
 # Coins added to the soak's config when the shipped one has fewer than SOAK_COINS (simulated books, modest depth).
 EXTRA_SYMBOLS: dict[str, dict[str, Any]] = {

@@ -27,19 +27,13 @@ from tests.e2e.superset_helpers import ARTIFACTS
 
 from crypto_insights.config import load_settings
 from crypto_insights.postgres.server import free_port
+from crypto_insights.stack.programs import DEMO_PROGRAMS
 from crypto_insights.stack.supervisor import Supervisor
 
 pytestmark = pytest.mark.e2e
 CLI = str(Path(sys.executable).parent / "crypto-insights")
 MARTS_DEADLINE_S = 300
-PROGRAMS = (
-    "exchange",
-    "airflow-api-server",
-    "airflow-scheduler",
-    "airflow-dag-processor",
-    "airflow-triggerer",
-    "superset",
-)
+PROGRAMS = DEMO_PROGRAMS
 AIRFLOW = [name for name in PROGRAMS if name.startswith("airflow-")]
 COMPONENTS = ("scheduler", "triggerer", "dag_processor")  # as Airflow's health endpoint names them
 RESTART_DEADLINE_S = 120  # a kill -9ed triggerer RUNNING again (startsecs 10 s) and heartbeating

@@ -11,6 +11,7 @@ import sys
 from collections.abc import Mapping
 from pathlib import Path
 
+from crypto_insights.dashboards.server import SUPERSET
 from crypto_insights.stack.supervisor import Program
 
 BIN = Path(sys.executable).parent
@@ -24,6 +25,8 @@ AIRFLOW = {
     "airflow-dag-processor": ("dag-processor",),
     "airflow-triggerer": ("triggerer", "--skip-serve-logs"),
 }
+# Every program `demo up` supervises, in start order (the benchmarks, the soak and the e2e tests name them from here).
+DEMO_PROGRAMS = (EXCHANGE, *AIRFLOW, SUPERSET)
 # supervisord stops programs one after the other (by priority): `demo down` lasts at most the sum of these.
 AIRFLOW_STOPWAIT_S = {"airflow-scheduler": 20, "airflow-triggerer": 20}
 
