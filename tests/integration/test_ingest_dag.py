@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, date, datetime, timedelta
 
 import psycopg2
@@ -12,6 +13,7 @@ from crypto_insights.config import load_settings
 from crypto_insights.landing.partitions import ensure_partitions, existing_partitions
 from crypto_insights.paths import DAGS_DIR
 from crypto_insights.postgres.connection import endpoint
+from crypto_insights.transform.dbt_docs import docs_dir
 
 pytestmark = pytest.mark.e2e
 
@@ -113,6 +115,12 @@ def test_maintenance_dag_manages_partitions_and_daily_marts(airflow_db, exchange
     assert days[-1] >= today + timedelta(days=2)  # created ahead of the ingest
     daily = rows(warehouse_db, "select count(distinct product_id) from marts.fct_order_book_daily")
     assert daily == [(len(load_settings().product_ids),)]
+    # the dbt docs Cosmos' plugin serves, published by the daily run with the built marts in their catalog
+    docs = docs_dir()
+    manifest = json.loads((docs / "manifest.json").read_text())
+    assert len(manifest["exposures"]) == len(load_settings().product_ids) and (docs / "index.html").exists()
+    catalog = json.loads((docs / "catalog.json").read_text())
+    assert "model.crypto_insights.fct_order_book_daily" in catalog["nodes"]
 
 
 def test_a_slow_request_costs_neither_other_coins_nor_later_slots(
