@@ -41,3 +41,23 @@ def query(db: str, sql: str, role: str = "transform") -> list[dict]:
             return [dict(zip(names, row, strict=True)) for row in cur.fetchall()]
     finally:
         conn.close()
+
+
+def data_quality(db: str, where: str = "true") -> dict[tuple, tuple]:
+    """marts.fct_data_quality as the dashboards read it (role crypto_reader), keyed by (window, product, entity,
+    rule): (rule_kind, rows checked, dropped, warned, slots expected, landed, completeness)."""
+    rows = query(db, f"select * from marts.fct_data_quality where {where}", role="reader")
+    keyed = {
+        (r["window_start"], r["product_id"], r["entity"], r["rule"]): (
+            r["rule_kind"],
+            r["rows_checked"],
+            r["rows_dropped"],
+            r["rows_warned"],
+            r["slots_expected"],
+            r["slots_landed"],
+            r["completeness"],
+        )
+        for r in rows
+    }
+    assert len(keyed) == len(rows), "fct_data_quality repeats a (window, product, entity, rule)"
+    return keyed

@@ -26,7 +26,7 @@ from pathlib import Path
 
 import psycopg2
 import pytest
-from tests.integration.landing_helpers import query
+from tests.integration.landing_helpers import data_quality
 
 from crypto_insights.coinbase.errors import (
     DeadlineExceeded,
@@ -432,20 +432,7 @@ def test_every_rule_fires_is_counted_exactly_and_reconciles(warehouse: str, tmp_
 
 
 def _check_mart(db: str, expected: dict[tuple, tuple]) -> None:
-    rows = query(db, "select * from marts.fct_data_quality", role="reader")  # what Superset reads
-    actual = {
-        (r["window_start"], r["product_id"], r["entity"], r["rule"]): (
-            r["rule_kind"],
-            r["rows_checked"],
-            r["rows_dropped"],
-            r["rows_warned"],
-            r["slots_expected"],
-            r["slots_landed"],
-            r["completeness"],
-        )
-        for r in rows
-    }
-    assert len(actual) == len(rows)
+    actual = data_quality(db)  # what Superset reads
     assert set(actual) == set(expected), (sorted(set(actual) - set(expected)), sorted(set(expected) - set(actual)))
     wrong = {key: (actual[key], value) for key, value in expected.items() if actual[key] != value}
     assert not wrong, wrong
@@ -470,9 +457,9 @@ def _check_mart(db: str, expected: dict[tuple, tuple]) -> None:
 
     # the window that lost SOL's book to the exchange (slot 9), the deadline (10) and a missed slot (11)
     sol_books = {
-        (r["slots_expected"], r["slots_landed"], r["completeness"])
-        for r in rows
-        if (r["product_id"], r["entity"], r["window_start"]) == (SOL, "book_fetch", slot_at(9))
+        tuple(cells[4:])
+        for (window, product, entity, _), cells in actual.items()
+        if (product, entity, window) == (SOL, "book_fetch", slot_at(9))
     }
     assert sol_books == {(3, 0, 0)}
 

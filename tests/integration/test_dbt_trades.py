@@ -30,7 +30,7 @@ from pathlib import Path
 
 import psycopg2
 import pytest
-from tests.integration.landing_helpers import query
+from tests.integration.landing_helpers import data_quality, query
 from tests.support.coinbase_fixtures import coinbase_capture
 
 from crypto_insights.coinbase.errors import ExchangeUnavailable
@@ -715,19 +715,7 @@ def _check_data_quality(db: str, prints: list[Print], tests: dict[str, dict]) ->
         for kind, n in kinds.items():
             expected[(window, pid, "trade_fetch", kind)] = ("drop", sum(kinds.values()), n, 0, None, None, None)
 
-    rows = query(db, "select * from marts.fct_data_quality where entity in ('trade', 'trade_fetch')", role="reader")
-    actual = {
-        (r["window_start"], r["product_id"], r["entity"], r["rule"]): (
-            r["rule_kind"],
-            r["rows_checked"],
-            r["rows_dropped"],
-            r["rows_warned"],
-            r["slots_expected"],
-            r["slots_landed"],
-            r["completeness"],
-        )
-        for r in rows
-    }
+    actual = data_quality(db, "entity in ('trade', 'trade_fetch')")
     assert set(actual) == set(expected), (sorted(set(actual) - set(expected)), sorted(set(expected) - set(actual)))
     wrong = {key: (actual[key], value) for key, value in expected.items() if actual[key] != value}
     assert not wrong, wrong
