@@ -39,10 +39,12 @@ system-deps: ## install Chromium for the dashboard tests (Debian's package)
 	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium; \
 	  else echo "the dashboard tests need Chromium: install your distribution's chromium package" >&2; exit 1; fi; }
 
-# The Python as ruff formats and checks it (pyproject.toml); `make test` runs it first.
-lint: install ## ruff format --check and ruff check
+# The Python as ruff formats and checks it (pyproject.toml), the dbt SQL as sqlfluff lints it (.sqlfluff, dbt
+# templater, compiled against a throwaway PostgreSQL); `make test` runs it first.
+lint: install ## ruff format --check, ruff check, sqlfluff lint of the dbt models and tests
 	$(VENV)/bin/ruff format --check include dags tests bench docker
 	$(VENV)/bin/ruff check include dags tests bench docker
+	$(VENV)/bin/python -m crypto_insights.transform.sql_lint
 
 bench: install ## run the benchmarks (BENCH_ARGS="reduce landing ..."), write docs/benchmarks.*
 	$(VENV)/bin/python -m bench $(BENCH_ARGS)

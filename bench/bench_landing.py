@@ -1,4 +1,5 @@
-"""Landing: the project's COPY path (temp table + insert .. on conflict) against `psql \\copy` of the same rows."""
+"""Landing: the project's COPY path (temp table + insert .. on conflict) against `psql \\copy` of the same rows; and
+what a landed book costs in bytes, with the rows kept for exact slippage and with the top levels only."""
 
 from __future__ import annotations
 
@@ -56,6 +57,16 @@ def run(slots: int = 60) -> dict:
             floor = time.perf_counter() - began
             load = others.report()
         writer.close()
+        # the same books reduced with no order to fill: the top levels only, as before exact slippage
+        top_only = dataclasses.replace(settings, kpis=dataclasses.replace(settings.kpis, slippage_usd=()))
+        top_books = [row for row in build_batch(start, results, top_only, "simulated").books]
+        setup = "create table raw.top_levels_only (like raw.coinbase_book_snapshots including all)"
+        subprocess.run([psql, loader.url(), "-qc", setup], check=True)
+        subprocess.run(
+            [psql, loader.url(), "-qc", f"\\copy raw.top_levels_only ({', '.join(BOOK_COLUMNS)}) from stdin"],
+            input=copy_text(top_books, BOOK_COLUMNS).read().encode(),
+            check=True,
+        )
         conn = psycopg2.connect(**loader.connect_kwargs())
         with conn, conn.cursor() as cur:  # what landed, counted in the real raw table
             cur.execute(
@@ -64,7 +75,28 @@ def run(slots: int = 60) -> dict:
                 (start,),
             )
             snapshots, levels = cur.fetchone()
+            sizes = {}
+            for name, table in (
+                ("kept_for_slippage", "coinbase_book_snapshots"),
+                ("top_levels_only", "top_levels_only"),
+            ):
+                cur.execute(
+                    # stored sizes (compressed, as on disk) of the columns a book fills; the rest is ~200 bytes
+                    "select avg(pg_column_size(bids) + pg_column_size(asks) + pg_column_size(profile)), "
+                    f"avg(bid_levels_kept + ask_levels_kept) from raw.{table} "
+                    "where slot_at = %s",
+                    (start,),
+                )
+                sizes[name] = cur.fetchone()
         conn.close()
+    slots_per_day = 86400 // settings.ingest.slot_seconds
+    costs = {f"book_json_bytes_{name}": round(float(row_bytes)) for name, (row_bytes, _) in sizes.items()} | {
+        f"kept_rows_per_book_{name}": round(float(rows), 1) for name, (_, rows) in sizes.items()
+    }
+    costs |= {
+        f"raw_book_mib_per_coin_day_{name}": round(float(row_bytes) * slots_per_day / 2**20, 1)
+        for name, (row_bytes, _) in sizes.items()
+    }
     return {
         "slots": slots - 1,
         "snapshots": snapshots,
@@ -73,6 +105,7 @@ def run(slots: int = 60) -> dict:
         "copy_path_level_rows_per_s": round(levels / ours),
         "psql_copy_level_rows_per_s": round(levels / floor),
         "ratio_to_psql_copy": round(ours / floor, 2),
+        **costs,
         "other_load": load,
         "lock": lock_note,
         "target": ">= 100k rows/s",

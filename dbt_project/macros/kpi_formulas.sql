@@ -26,21 +26,6 @@
     end
 {%- endmacro %}
 
-{#- Profile bucket k of a distance from mid: k*unit < distance <= (k+1)*unit, bucket 0 includes distance 0,
-    unit = mid * bucket_bps / 10^4. Division gives a first guess; exact products settle the edges. -#}
-{% macro profile_bucket_of(distance, unit) -%}
-    {%- set d = '(' ~ distance ~ ')' -%}
-    {%- set u = '(' ~ unit ~ ')' -%}
-    (case
-        when {{ d }} <= {{ u }} then 0
-        else (
-            cast(ceil({{ d }} / {{ u }}) as integer) - 1
-            + case when {{ u }} * ceil({{ d }} / {{ u }}) < {{ d }} then 1 else 0 end
-            - case when {{ u }} * (ceil({{ d }} / {{ u }}) - 1) >= {{ d }} then 1 else 0 end
-        )
-    end)
-{%- endmacro %}
-
 {#- Ratios are stored to 10 decimal places: far below any tick or basis point, and equal wherever they are
     recomputed (full refresh vs incremental, unit-test expectations). -#}
 {% macro kpi_round(expr) -%}

@@ -7,10 +7,16 @@ latest as (
 
 ),
 
+order_book_windows as (
+
+    select * from {{ ref('fct_order_book_30s') }}
+
+),
+
 latest_windows as (
 
     select windows.*
-    from {{ ref('fct_order_book_30s') }} as windows
+    from order_book_windows as windows
     inner join latest
         on windows.product_id = latest.product_id
         and windows.window_start = latest.window_start

@@ -2,12 +2,13 @@
     (docs/architecture.md#scale-out). -#}
 
 {#- Is `expr` (text) a plain decimal number (sign, digits, point, small exponent)? Checked before any cast, so a
-    bad string is counted by a rule and never fails the build. -#}
+    bad string is counted by a rule and never fails the build. The pattern is the project's one number syntax
+    (crypto_insights.number_syntax, passed in the `crypto_insights` var): the edge counts the same levels. -#}
 {% macro is_decimal_string(expr) -%}
     {{ return(adapter.dispatch('is_decimal_string', 'crypto_insights')(expr)) }}
 {%- endmacro %}
 {% macro default__is_decimal_string(expr) -%}
-    ({{ expr }} ~ '^\s*[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]{1,3})?\s*$')
+    ({{ expr }} ~ '^(?:{{ setting('decimal_syntax') }})$')
 {%- endmacro %}
 
 {#- Rows of a JSON array column: `element` (json) and `position` (1-based), for a lateral join. -#}

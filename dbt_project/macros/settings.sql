@@ -24,12 +24,6 @@
     cast('{{ value }}' as numeric)
 {%- endmacro %}
 
-{#- How many profile buckets make up a band of `pct` percent. -#}
-{% macro band_buckets(pct) -%}
-    {%- set buckets = (pct | float) * 100 / (setting('profile_bucket_bps') | float) -%}
-    {{- return(buckets | round | int) -}}
-{%- endmacro %}
-
 {#- The configured products as a relation: product_id, currencies, price range, whale floor, increments. -#}
 {% macro configured_products() -%}
     (

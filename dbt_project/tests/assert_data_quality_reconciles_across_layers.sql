@@ -114,40 +114,58 @@ mart_entities as (
         max(slots_expected) as slots_expected,
         max(slots_landed) as slots_landed
     from data_quality
-    group by window_start, product_id, entity
+    group by 1, 2, 3
 
 ),
 
 raw_rows as (
 
-    select {{ floor_timestamp('slot_at', window_seconds) }} as window_start, product_id, 'book_snapshot' as entity,
+    select
+        {{ floor_timestamp('slot_at', window_seconds) }} as window_start,
+        product_id,
+        'book_snapshot' as entity,
         count(*) as row_count
     from raw_book_snapshots
     group by 1, 2
     union all
-    select {{ floor_timestamp('slot_at', window_seconds) }} as window_start, product_id, 'book_level' as entity,
+    select
+        {{ floor_timestamp('slot_at', window_seconds) }} as window_start,
+        product_id,
+        'book_level' as entity,
         sum({{ json_array_length('bids') }} + {{ json_array_length('asks') }}) as row_count
     from raw_book_snapshots
     where product_id in ({{ configured_product_list() }})
     group by 1, 2
     union all
-    select {{ floor_timestamp('slot_at', window_seconds) }} as window_start, product_id, 'book_bucket' as entity,
+    select
+        {{ floor_timestamp('slot_at', window_seconds) }} as window_start,
+        product_id,
+        'book_bucket' as entity,
         sum({{ json_array_length('profile') }}) as row_count
     from raw_book_snapshots
     where product_id in ({{ configured_product_list() }})
     group by 1, 2
     union all
-    select {{ floor_timestamp('slot_at', window_seconds) }} as window_start, product_id, 'ticker' as entity,
+    select
+        {{ floor_timestamp('slot_at', window_seconds) }} as window_start,
+        product_id,
+        'ticker' as entity,
         count(*) as row_count
     from raw_tickers
     group by 1, 2
     union all
-    select {{ floor_timestamp('slot_at', window_seconds) }} as window_start, product_id, 'trade' as entity,
+    select
+        {{ floor_timestamp('slot_at', window_seconds) }} as window_start,
+        product_id,
+        'trade' as entity,
         count(*) as row_count
     from raw_trades
     group by 1, 2
     union all
-    select {{ floor_timestamp('slot_at', window_seconds) }} as window_start, product_id, 'trade_fetch' as entity,
+    select
+        {{ floor_timestamp('slot_at', window_seconds) }} as window_start,
+        product_id,
+        'trade_fetch' as entity,
         count(*) as row_count
     from raw_ingest_errors
     where endpoint = 'trades' and slot_at < {{ trades_until }}
@@ -157,12 +175,18 @@ raw_rows as (
 
 raw_landed as (
 
-    select {{ floor_timestamp('slot_at', window_seconds) }} as window_start, product_id, 'book_fetch' as entity,
+    select
+        {{ floor_timestamp('slot_at', window_seconds) }} as window_start,
+        product_id,
+        'book_fetch' as entity,
         count(*) as row_count
     from raw_book_snapshots
     group by 1, 2
     union all
-    select {{ floor_timestamp('slot_at', window_seconds) }} as window_start, product_id, 'ticker_fetch' as entity,
+    select
+        {{ floor_timestamp('slot_at', window_seconds) }} as window_start,
+        product_id,
+        'ticker_fetch' as entity,
         count(*) as row_count
     from raw_tickers
     group by 1, 2
@@ -193,25 +217,41 @@ raw_failed as (
 
 passed_on as (
 
-    select window_start, product_id, 'book_snapshot' as entity, kpi_snapshot_count as row_count
+    select
+        window_start,
+        product_id,
+        'book_snapshot' as entity,
+        kpi_snapshot_count as row_count
     from order_book_windows
     union all
-    select {{ floor_timestamp('slot_at', window_seconds) }} as window_start, product_id, 'book_level' as entity,
+    select
+        {{ floor_timestamp('slot_at', window_seconds) }} as window_start,
+        product_id,
+        'book_level' as entity,
         count(*) as row_count
     from book_levels
     group by 1, 2
     union all
-    select {{ floor_timestamp('slot_at', window_seconds) }} as window_start, product_id, 'book_bucket' as entity,
+    select
+        {{ floor_timestamp('slot_at', window_seconds) }} as window_start,
+        product_id,
+        'book_bucket' as entity,
         count(*) as row_count
     from book_buckets
     group by 1, 2
     union all
-    select {{ floor_timestamp('slot_at', window_seconds) }} as window_start, product_id, 'ticker' as entity,
+    select
+        {{ floor_timestamp('slot_at', window_seconds) }} as window_start,
+        product_id,
+        'ticker' as entity,
         count(*) as row_count
     from tickers
     group by 1, 2
     union all
-    select {{ floor_timestamp('slot_at', window_seconds) }} as window_start, product_id, 'trade' as entity,
+    select
+        {{ floor_timestamp('slot_at', window_seconds) }} as window_start,
+        product_id,
+        'trade' as entity,
         count(*) as row_count
     from trades
     group by 1, 2
@@ -234,55 +274,126 @@ flagged as (
 -- each measure as (mart value, other layer's value), summed per key: a side missing altogether counts as 0
 measures as (
 
-    select window_start, product_id, entity, 'rows_checked on every rule' as measure,
-        min_rows_checked as mart_value, rows_checked as layer_value
+    select
+        window_start,
+        product_id,
+        entity,
+        'rows_checked on every rule' as measure,
+        min_rows_checked as mart_value,
+        rows_checked as layer_value
     from mart_entities
     union all
-    select window_start, product_id, entity, 'rows_checked' as measure, rows_checked as mart_value, 0 as layer_value
-    from mart_entities
-    where not is_fetch
-    union all
-    select window_start, product_id, entity, 'rows_checked' as measure, 0 as mart_value, row_count as layer_value
-    from raw_rows
-    union all
-    select window_start, product_id, entity, 'rows_kept' as measure, rows_checked - rows_dropped as mart_value,
+    select
+        window_start,
+        product_id,
+        entity,
+        'rows_checked' as measure,
+        rows_checked as mart_value,
         0 as layer_value
     from mart_entities
     where not is_fetch
     union all
-    select window_start, product_id, entity, 'rows_kept' as measure, 0 as mart_value, row_count as layer_value
+    select
+        window_start,
+        product_id,
+        entity,
+        'rows_checked' as measure,
+        0 as mart_value,
+        row_count as layer_value
+    from raw_rows
+    union all
+    select
+        window_start,
+        product_id,
+        entity,
+        'rows_kept' as measure,
+        rows_checked - rows_dropped as mart_value,
+        0 as layer_value
+    from mart_entities
+    where not is_fetch
+    union all
+    select
+        window_start,
+        product_id,
+        entity,
+        'rows_kept' as measure,
+        0 as mart_value,
+        row_count as layer_value
     from passed_on
     union all
-    select window_start, product_id, entity, concat('rows_warned:', rule) as measure, rows_warned as mart_value,
+    select
+        window_start,
+        product_id,
+        entity,
+        concat('rows_warned:', rule) as measure,
+        rows_warned as mart_value,
         0 as layer_value
     from data_quality
     where rule_kind = 'warn'
     union all
-    select window_start, product_id, entity, concat('rows_warned:', rule) as measure, 0 as mart_value,
+    select
+        window_start,
+        product_id,
+        entity,
+        concat('rows_warned:', rule) as measure,
+        0 as mart_value,
         row_count as layer_value
     from flagged
     union all
-    select window_start, product_id, entity, 'slots_landed' as measure, slots_landed as mart_value, 0 as layer_value
-    from mart_entities
-    where is_fetch
-    union all
-    select window_start, product_id, entity, 'slots_landed' as measure, 0 as mart_value, row_count as layer_value
-    from raw_landed
-    union all
-    select window_start, product_id, entity, 'slots_failed' as measure, slots_expected - slots_landed as mart_value,
+    select
+        window_start,
+        product_id,
+        entity,
+        'slots_landed' as measure,
+        slots_landed as mart_value,
         0 as layer_value
     from mart_entities
     where is_fetch
     union all
-    select window_start, product_id, entity, 'slots_failed' as measure, 0 as mart_value, row_count as layer_value
+    select
+        window_start,
+        product_id,
+        entity,
+        'slots_landed' as measure,
+        0 as mart_value,
+        row_count as layer_value
+    from raw_landed
+    union all
+    select
+        window_start,
+        product_id,
+        entity,
+        'slots_failed' as measure,
+        slots_expected - slots_landed as mart_value,
+        0 as layer_value
+    from mart_entities
+    where is_fetch
+    union all
+    select
+        window_start,
+        product_id,
+        entity,
+        'slots_failed' as measure,
+        0 as mart_value,
+        row_count as layer_value
     from raw_failed
     union all
-    select window_start, product_id, entity, 'slots_failed by kind' as measure, rows_dropped as mart_value,
+    select
+        window_start,
+        product_id,
+        entity,
+        'slots_failed by kind' as measure,
+        rows_dropped as mart_value,
         slots_expected - slots_landed as layer_value
     from mart_entities
     where is_fetch
     union all
-    select window_start, product_id, entity, 'rows_checked = slots_expected' as measure, rows_checked as mart_value,
+    select
+        window_start,
+        product_id,
+        entity,
+        'rows_checked = slots_expected' as measure,
+        rows_checked as mart_value,
         slots_expected as layer_value
     from mart_entities
     where is_fetch
@@ -299,7 +410,7 @@ final as (
         sum(mart_value) as mart_value,
         sum(layer_value) as layer_value
     from measures
-    group by window_start, product_id, entity, measure
+    group by 1, 2, 3, 4
     having sum(mart_value) <> sum(layer_value)
 
 )

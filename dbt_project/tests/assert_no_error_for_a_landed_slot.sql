@@ -30,9 +30,17 @@ tickers as (
 
 landed as (
 
-    select product_id, slot_at, 'book' as endpoint from book_snapshots
+    select
+        product_id,
+        slot_at,
+        'book' as endpoint
+    from book_snapshots
     union all
-    select product_id, slot_at, 'ticker' as endpoint from tickers
+    select
+        product_id,
+        slot_at,
+        'ticker' as endpoint
+    from tickers
 
 ),
 

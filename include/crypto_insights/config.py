@@ -65,6 +65,10 @@ class IngestSettings:
     def slots_per_window(self) -> int:
         return self.window_seconds // self.slot_seconds
 
+    def buckets_in(self, pct: Decimal) -> int:
+        """Profile buckets in a band of `pct` % around mid (a whole number: the config checks every band)."""
+        return int(pct * 100 / self.profile_bucket_bps)
+
 
 @dataclass(frozen=True)
 class KpiSettings:
@@ -80,6 +84,7 @@ class KpiSettings:
     whale_trade_k: Decimal  # a print >= k x the median print notional of the lookback is a whale trade
     whale_trade_lookback_minutes: int
     trade_mid_warn_pct: Decimal  # a print further than this from its slot's book mid is flagged (kept)
+    depth_weighted_band_pct: Decimal = Decimal(1)  # a side's depth-weighted price: its levels within this % of mid
 
 
 @dataclass(frozen=True)
@@ -357,7 +362,14 @@ def _kpis(r: _Reader, ingest: IngestSettings) -> KpiSettings:
         whale_trade_k=r.decimal("whale_trade_k", _at_least(1), _at_least(1000), default="10"),
         whale_trade_lookback_minutes=r.integer("whale_trade_lookback_minutes", 1, 1440, default=60),
         trade_mid_warn_pct=r.decimal("trade_mid_warn_pct", _above(0), _at_least(50), default="1"),
+        depth_weighted_band_pct=_band(r, "depth_weighted_band_pct", profile, ingest, default="1"),
     )
+
+
+def _band(r: _Reader, key: str, profile: _Bound, ingest: IngestSettings, default: str) -> Decimal:
+    band = r.decimal(key, _above(0), profile, default=default)
+    _whole_buckets(r, key, band, ingest.profile_bucket_bps)
+    return band
 
 
 def _alerts(r: _Reader) -> AlertSettings:

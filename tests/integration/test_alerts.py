@@ -116,11 +116,12 @@ def webhook(monkeypatch) -> Iterator[Webhook]:
 
 @pytest.fixture
 def alert_config(monkeypatch, tmp_path) -> Callable[..., None]:
-    """Use the project's config with other `alerts:` settings (`CRYPTO_INSIGHTS_CONFIG`)."""
+    """Use the project's config with other `alerts:` (and `kpis:`) settings (`CRYPTO_INSIGHTS_CONFIG`)."""
 
-    def use(**alerts: Any) -> None:
+    def use(kpis: dict[str, Any] | None = None, **alerts: Any) -> None:
         config = yaml.safe_load(DEFAULT_CONFIG_PATH.read_text())
         config["alerts"].update(alerts)
+        config["kpis"].update(kpis or {})
         path = tmp_path / f"crypto_insights_{len(list(tmp_path.glob('*.yaml')))}.yaml"
         path.write_text(yaml.safe_dump(config))
         monkeypatch.setenv("CRYPTO_INSIGHTS_CONFIG", str(path))
@@ -254,10 +255,16 @@ def test_stalled_ingest_alerts_once_and_clears_once(warehouse, webhook, mail_rel
 
 
 def test_drop_rate_alerts_above_the_threshold_only(warehouse, webhook, exchange, warehouse_db, alert_config) -> None:
-    alert_config(stale_after_s=STALE_NEVER)
+    # one order size that the touch fills, so each side keeps exactly its top 100 rows (no more for slippage)
+    one_small_order = {"slippage_usd": [1]}
+    alert_config(stale_after_s=STALE_NEVER, kpis=one_small_order)
     # negative sizes on 4 of the best 10 levels of each side: 8 of the 200 verbatim levels of each book (4 %)
     exchange.faults.add("/products/*/book", "negative_size", levels=10)
-    _land(warehouse, current_slot() - timedelta(minutes=1))  # settled: counted at once by the check
+    lander = lander_for(warehouse_db)  # reads the config just written
+    try:
+        _land(lander, current_slot() - timedelta(minutes=1))  # settled: counted at once by the check
+    finally:
+        lander.close()
     transform = _dag("crypto_transform").test()  # dbt builds staging, whose rejected rows the check counts
     assert transform.state == "success"
 
@@ -268,7 +275,7 @@ def test_drop_rate_alerts_above_the_threshold_only(warehouse, webhook, exchange,
     assert below["check_ingest_freshness"]["transition"] == "healthy"
     assert webhook.alerts() == []
 
-    alert_config(stale_after_s=STALE_NEVER, max_drop_rate=0.03)
+    alert_config(stale_after_s=STALE_NEVER, max_drop_rate=0.03, kpis=one_small_order)
     above = _run_monitor()
 
     assert above["check_drop_rate"]["transition"] == "opened"

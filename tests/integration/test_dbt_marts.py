@@ -193,10 +193,11 @@ class Snapshot:
     is_crossed: bool
     kpis: dict[str, Decimal | None]
     walls: list[tuple[str, Decimal, Decimal]]  # side, price, notional
+    kept_rows: int  # verbatim rows landed, both sides
 
 
 def _walk(ladder: list[tuple[Decimal, Decimal]], usd: Decimal) -> Decimal | None:
-    """Average fill price of a market order of `usd` over (size, notional) pieces, the last one at its average."""
+    """Average fill price of a market order of `usd` over (size, notional) levels, best first."""
     size_done = notional_done = Decimal(0)
     for size, notional in ladder:
         if notional_done + notional >= usd:
@@ -210,11 +211,29 @@ def _median(values: list[Decimal]) -> Decimal:
     return ordered[n // 2] if n % 2 else (ordered[n // 2 - 1] + ordered[n // 2]) / 2
 
 
+def _kept_rows(rows: list[list], mid: Decimal) -> list[list]:
+    """The landing keeps the top rows, and more until the largest order the band can fill is filled (the rows here
+    are in price order)."""
+    band = mid * SETTINGS.ingest.profile_band_pct / 100
+    in_band = sum((p * s for p, s in _valid(rows) if abs(p - mid) <= band), Decimal(0))
+    fillable = [usd for usd in KPI.slippage_usd if usd <= in_band]
+    walked = Decimal(0)
+    for position, row in enumerate(rows):
+        for p, s in _valid([row]):
+            walked += p * s
+        if fillable and walked >= max(fillable):
+            return rows[: max(TOP, position + 1)]
+    return rows[:TOP]
+
+
 def reference_snapshot(product_id: str, bids: list[list], asks: list[list]) -> Snapshot:
     full = {"bid": sorted(_valid(bids), reverse=True), "ask": sorted(_valid(asks))}
-    kept = {"bid": sorted(_valid(bids[:TOP]), reverse=True), "ask": sorted(_valid(asks[:TOP]))}
     best_bid, best_ask = full["bid"][0][0], full["ask"][0][0]
     mid = (best_bid + best_ask) / 2
+    kept = {
+        "bid": sorted(_valid(_kept_rows(bids, mid)), reverse=True),
+        "ask": sorted(_valid(_kept_rows(asks, mid))),
+    }
     k: dict[str, Decimal | None] = {}
     bid1, ask1 = kept["bid"][0][1], kept["ask"][0][1]
     k["spread_bps"] = (best_ask - best_bid) / mid * 10_000
@@ -246,10 +265,12 @@ def reference_snapshot(product_id: str, bids: list[list], asks: list[list]) -> S
                 rest[b][1] += p * s
                 rest[b][2] += 1
         tails[side] = [tuple(rest[b]) for b in sorted(rest)]
+    band = mid * SETTINGS.ingest.profile_band_pct / 100
     for size in VARS["slippage"]:
         usd = Decimal(size["usd"])
         for label, side, sign in (("buy", "ask", 1), ("sell", "bid", -1)):
-            ladder = [(s, p * s) for p, s in kept[side]] + [(s, n) for s, n, _ in tails[side]]
+            # exact: every level of the band, one at a time, whatever the landing kept
+            ladder = [(s, p * s) for p, s in full[side] if abs(p - mid) <= band]
             fill = _walk(ladder, usd)
             k[f"slippage_bps_{label}_{size['label']}"] = None if fill is None else sign * (fill - mid) / mid * 10_000
     walls = []
@@ -259,7 +280,7 @@ def reference_snapshot(product_id: str, bids: list[list], asks: list[list]) -> S
         threshold = max(KPI.whale_k * _median(near), floor)
         walls += [(side, p, p * s) for p, s in kept[side] if p * s >= threshold]
         walls += [(side, n / s, n / c) for s, n, c in tails[side] if n / c >= threshold]
-    return Snapshot(mid, best_bid >= best_ask, k, walls)
+    return Snapshot(mid, best_bid >= best_ask, k, walls, len(_kept_rows(bids, mid)) + len(_kept_rows(asks, mid)))
 
 
 def price_bucket(price: Decimal) -> Decimal:
@@ -465,13 +486,15 @@ def _check_data_quality(db: str, reference: dict) -> None:
         ("book_fetch", "missed_slot"): (2, 0),
         ("ticker_fetch", "missed_slot"): (2, 0),
     }
-    # every level of the window with the bad rows was checked: 3 SOL books x (100 + 100) verbatim top rows
+    # every level of the window with the bad rows was checked: the verbatim rows of its 3 SOL books
     checked = query(
         db,
         "select rows_checked from marts.fct_data_quality where product_id = 'SOL-USD' "
         f"and entity = 'book_level' and rule = 'price_null' and window_start = '{slot_at(3)}'",
     )
-    assert checked == [{"rows_checked": 2 * TOP * 3}]
+    kept = sum(reference[(SOL, slot)].kept_rows for slot in range(3, 6))
+    assert kept > 2 * TOP * 3  # the top rows do not fill the 100k order: the landing kept more
+    assert checked == [{"rows_checked": kept}]
     kinds = {r["rule_kind"] for r in rows if r["rule"] == "ticker_price_vs_mid"}
     assert kinds == {"warn"}
     # every slot of a product is landed or failed: slots expected = landed + failed, completeness = landed / expected

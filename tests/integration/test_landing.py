@@ -36,7 +36,7 @@ def test_one_slot_lands_every_product(lander, warehouse_db) -> None:
     assert [r[0] for r in landed] == sorted(PRODUCTS)
     for product_id, source, bids, asks, bid_total, has_profile in landed:
         assert source == "simulated"
-        assert bids == asks == 100, product_id
+        assert bids >= 100 and asks >= 100, product_id  # more when the top rows do not fill the largest order
         assert bid_total > 100 and has_profile
     tickers = rows(warehouse_db, "select count(*) from raw.coinbase_tickers where slot_at = %s", (slot,))
     assert tickers == [(len(PRODUCTS),)]

@@ -241,6 +241,10 @@ def test_unknown_keys_say_what_was_meant(tmp_path: Path, data: dict, mutate, mes
             lambda d: d["kpis"].update(bands_pct=[0.12]),
             "`kpis.bands_pct.0` is 0.12 %, not a whole number of 5 bps profile buckets; it must be a multiple of 0.05",
         ),
+        (
+            lambda d: d["kpis"].update(depth_weighted_band_pct=0.33),
+            "`kpis.depth_weighted_band_pct` is 0.33 %, not a whole number of 5 bps profile buckets",
+        ),
         (lambda d: d["kpis"].update(bands_pct=[0.5, 0.50]), "`kpis.bands_pct.1` repeats 0.5; list each value once"),
         (lambda d: d["kpis"].update(bands_pct=[0.1, "x"]), "`kpis.bands_pct.1` is 'x'; it must be a number above 0"),
         (lambda d: d["kpis"].update(bands_pct=[]), "`kpis.bands_pct` is []; it must be a non-empty list"),

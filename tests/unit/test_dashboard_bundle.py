@@ -273,11 +273,10 @@ def test_every_dashboard_shows_the_data_age_red_past_the_stall_threshold(rendere
 
 
 def test_labels_render_the_kpi_definitions_never_restate_them(rendered) -> None:
-    """The depth-weighted band is a dbt var: its labels render it, so changing it changes them."""
+    """The depth-weighted band comes from the config: its labels render it, so changing it changes them."""
     dataset = _load(rendered, "datasets/crypto_warehouse/fct_order_book_30s.yaml")
     names = {m["metric_name"]: m["verbose_name"] for m in dataset["metrics"]}
     assert names["bid_depth_weighted_price"] == "Bid depth-weighted price (±1 %)"
-    with_var = bundle_module._dbt_project_vars()
-    assert with_var["depth_weighted_band_pct"] == 1
+    assert load_settings().kpis.depth_weighted_band_pct == 1
     for path in (SUPERSET_DIR / "assets").rglob("*.j2"):
         assert "1 %" not in path.read_text().replace("{{", "").replace("±0.1 %", ""), path

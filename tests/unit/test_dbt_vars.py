@@ -9,6 +9,7 @@ from decimal import Decimal
 import pytest
 
 from crypto_insights.config import ConfigError, load_settings
+from crypto_insights.number_syntax import DECIMAL_SYNTAX
 from crypto_insights.transform.dbt_runner import dbt_command
 from crypto_insights.transform.dbt_vars import VAR_NAME, band_label, dbt_vars, dbt_vars_json, usd_label
 
@@ -66,7 +67,11 @@ def test_bands_are_whole_buckets_with_bps_labels() -> None:
         ("100bps", 20),
         ("200bps", 40),
     ]
-    assert value["profile_buckets"] == 100
+    assert value["depth_weighted_band"] == {"pct": "1", "buckets": 20}
+
+
+def test_dbt_reads_numbers_with_the_pattern_the_edge_uses() -> None:
+    assert dbt_vars(load_settings())["decimal_syntax"] == DECIMAL_SYNTAX
 
 
 @pytest.mark.parametrize(
@@ -79,13 +84,6 @@ def test_order_size_labels(usd: str, label: str) -> None:
 
 def test_band_labels_never_use_exponents() -> None:
     assert [band_label(Decimal(p)) for p in ("0.1", "0.25", "1", "2.0")] == ["10bps", "25bps", "100bps", "200bps"]
-
-
-def test_a_band_that_is_not_whole_buckets_is_refused_with_what_to_change() -> None:
-    settings = load_settings()
-    odd = dataclasses.replace(settings, kpis=dataclasses.replace(settings.kpis, bands_pct=(Decimal("0.12"),)))
-    with pytest.raises(ConfigError, match="whole number of 5 bps profile buckets"):
-        dbt_vars(odd)
 
 
 def test_dbt_gets_the_vars_unless_the_caller_passes_its_own() -> None:

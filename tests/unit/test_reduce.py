@@ -51,7 +51,36 @@ def test_bucket_and_band_edges_are_inclusive_on_the_outer_side() -> None:
     # totals cover the whole side, in band or not
     assert (book.bids.level_count, book.bids.total_size, book.bids.excluded_levels) == (5, D(31), 0)
     assert (book.asks.level_count, book.asks.total_size, book.asks.excluded_levels) == (6, D(23), 0)
-    assert book.bids.top_levels == BIDS[:2] and book.asks.top_levels == ASKS[:2]
+    assert book.bids.kept_rows == BIDS[:2] and book.asks.kept_rows == ASKS[:2]
+
+
+def test_the_tail_starts_with_the_rest_of_the_farthest_kept_levels_bucket() -> None:
+    book = reduce(BIDS, ASKS, top=2, band="0.1")
+    # bids kept 99.99 and 99.95 fill bucket 0; asks kept 100.01 and 100.05 fill bucket 0 too: nothing is left of it
+    assert (book.bids.tail_start.bucket, book.bids.tail_start.level_count, book.bids.tail_start.size) == (0, 0, 0)
+    book = reduce(BIDS, ASKS, top=3, band="0.1")
+    # the third ask (bucket 1) is kept; bucket 1 keeps 100.1 x 3 past it
+    tail = book.asks.tail_start
+    assert (tail.bucket, tail.size, tail.notional, tail.level_count) == (1, D(3), D("300.3"), 1)
+    # a kept level outside the band: the profile has nothing past the kept rows
+    assert reduce(BIDS, ASKS, top=5, band="0.1").bids.tail_start is None
+
+
+def test_levels_are_kept_until_the_largest_order_the_band_can_fill_is_filled() -> None:
+    """Asks within the 0.1 % band hold 150.015 + 50.025 + 200.10000002 + 300.3 = 700.44000002 USD."""
+    book = reduce_book(
+        BIDS, ASKS, top_levels=1, band_pct=D("0.1"), bucket_bps=5, order_sizes=(D(200), D(700), D(10**6))
+    )
+    # 700 is the largest order the band fills (10^6 is not): it is filled at the fourth ask, 100.1
+    assert book.asks.kept_rows == ASKS[:4]
+    assert book.asks.tail_start.level_count == 0  # every level of the band is kept
+    # bids: 99.99 + 199.9 + 399.76 = 699.65 < 700 after three levels, so the fourth (99.9) fills it
+    assert book.bids.kept_rows == BIDS[:4]
+    # never fewer than top_levels
+    assert (
+        reduce_book(BIDS, ASKS, top_levels=5, band_pct=D("0.1"), bucket_bps=5, order_sizes=(D(1),)).asks.kept_rows
+        == ASKS[:5]
+    )
 
 
 def test_a_band_that_is_not_a_whole_number_of_buckets_cuts_the_last_bucket_at_the_band() -> None:
@@ -83,8 +112,8 @@ def test_verbatim_rows_keep_their_strings_and_bad_rows_are_counted_not_summed() 
     ]
     asks = [["77580.01", "0", 1], ["77580.02", "1", 2]]
     book = reduce(bids, asks)
-    assert book.bids.top_levels == bids  # all of them, exactly as received
-    assert book.bids.top_levels[0] == ["77580", "0.00010000", 1] and book.bids.top_levels[1][1] == "-0.5"
+    assert book.bids.kept_rows == bids  # all of them, exactly as received
+    assert book.bids.kept_rows[0] == ["77580", "0.00010000", 1] and book.bids.kept_rows[1][1] == "-0.5"
     assert (book.bids.excluded_levels, book.asks.excluded_levels) == (9, 1)
     assert (book.bids.total_size, book.asks.total_size) == (D("3.5026"), D(1))
     assert (book.bids.level_count, book.asks.level_count) == (13, 2)
@@ -102,7 +131,7 @@ def test_the_kept_rows_are_copies() -> None:
     bids = [["99", "1", 1]]
     book = reduce(bids, [["101", "1", 1]])
     bids[0][1] = "5"
-    assert book.bids.top_levels == [["99", "1", 1]]
+    assert book.bids.kept_rows == [["99", "1", 1]]
 
 
 def test_a_crossed_book_is_flagged_and_each_level_bucketed_by_its_own_distance() -> None:
@@ -126,9 +155,9 @@ def test_an_unsorted_side_is_reduced_as_if_sorted_and_keeps_its_best_rows() -> N
     bids = [["99", "1", 1], ["101", "1", 1], ["abc", "1", 1], ["100", "2", 1], ["100", "3", 1]]
     asks = [["103", "1", 1], ["102", "1", 1]]
     book = reduce(bids, asks, top=3)
-    assert book.bids.top_levels == [["101", "1", 1], ["100", "2", 1], ["100", "3", 1]]  # ties keep their order
-    assert book.asks.top_levels == [["102", "1", 1], ["103", "1", 1]]
-    assert reduce(bids, asks, top=5).bids.top_levels[3:] == [["99", "1", 1], ["abc", "1", 1]]
+    assert book.bids.kept_rows == [["101", "1", 1], ["100", "2", 1], ["100", "3", 1]]  # ties keep their order
+    assert book.asks.kept_rows == [["102", "1", 1], ["103", "1", 1]]
+    assert reduce(bids, asks, top=5).bids.kept_rows[3:] == [["99", "1", 1], ["abc", "1", 1]]
     ordered = reduce(sorted(bids[:2] + bids[3:], key=lambda r: -D(r[0])), sorted(asks, key=lambda r: D(r[0])))
     assert buckets(book) == buckets(ordered) and book.bids.total_size == ordered.bids.total_size == D(7)
     assert (book.bids.excluded_levels, book.best_bid, book.best_ask) == (1, D(101), D(102))
@@ -136,7 +165,7 @@ def test_an_unsorted_side_is_reduced_as_if_sorted_and_keeps_its_best_rows() -> N
 
 def test_sorted_rows_with_a_bad_price_are_kept_in_place() -> None:
     bids = [["abc", "1", 1], ["99", "1", 1], ["98", "1", 1]]
-    assert reduce(bids, [["101", "1", 1]], top=2).bids.top_levels == bids[:2]
+    assert reduce(bids, [["101", "1", 1]], top=2).bids.kept_rows == bids[:2]
 
 
 def test_the_bulk_and_the_row_by_row_paths_give_the_same_numbers(monkeypatch) -> None:

@@ -13,7 +13,7 @@ from crypto_insights.landing.reduce import reduce_book
 
 D = Decimal
 EXACT = Context(prec=200, traps=[Inexact])  # the books below need far fewer digits; anything more raises
-# dbt's number syntax (macros/portable.sql, is_decimal_string), restated
+# the project's number syntax (crypto_insights.number_syntax), restated
 NUMBER = re.compile(r"[ \t\n\r\f\v]*[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]{1,3})?[ \t\n\r\f\v]*")
 BAD_TEXTS = ["-1", "0", "0.000", "abc", None, "NaN", "Infinity", "1_0", "\u0663", "", ".", "1e0005"]
 
@@ -25,46 +25,76 @@ def positive(text) -> Decimal | None:
     return value if value > 0 else None
 
 
-def reference(bids, asks, *, top: int, band_pct: Decimal, bps: int) -> dict:
+def reference(bids, asks, *, top: int, band_pct: Decimal, bps: int, orders: tuple = ()) -> dict:
     """docs/architecture.md#edge-reduction taken literally, one level at a time: no bisect, no bulk checks, no
     prefix runs."""
     out = {}
     with localcontext(EXACT):
-        sides = {}
+        sides, ordered, numbers = {}, {}, {}
         for side, rows, best_first in (("bid", bids, True), ("ask", asks, False)):
             levels = [(positive(p), positive(s)) for p, s, _ in rows]
             valid = [(p, s) for p, s in levels if p is not None and s is not None]
             priced = [(p, i) for i, (p, _) in enumerate(levels) if p is not None]
             in_order = [p for p, _ in priced] == sorted((p for p, _ in priced), reverse=best_first)
             if in_order:
-                kept = rows[:top]
+                order = list(range(len(rows)))
             else:
                 ranked = sorted(priced, key=lambda pi: pi[0], reverse=best_first)
                 order = [i for _, i in ranked] + [i for i, (p, _) in enumerate(levels) if p is None]
-                kept = [rows[i] for i in order[:top]]
             total = D(0)
             for _, s in valid:
                 total += s
-            sides[side] = valid
-            out[side] = (kept, len(rows), total, len(rows) - len(valid))
+            sides[side], ordered[side], numbers[side] = valid, order, levels
+            out[side] = [len(rows), total, len(rows) - len(valid)]
         best_bid = max(p for p, _ in sides["bid"])
         best_ask = min(p for p, _ in sides["ask"])
         mid = (best_bid + best_ask) / 2
         unit = mid * bps / 10_000
         band = mid * band_pct / 100
+
+        def bucket(price):  # None outside the band
+            distance = abs(price - mid)
+            if distance > band:
+                return None
+            k = 0
+            while distance > unit * (k + 1):
+                k += 1
+            return k
+
         profile = defaultdict(lambda: [D(0), D(0), 0])
         for side, valid in sides.items():
             for price, size in valid:
-                distance = abs(price - mid)
-                if distance > band:
+                k = bucket(price)
+                if k is None:
                     continue
-                k = 0
-                while distance > unit * (k + 1):
-                    k += 1
                 entry = profile[(side, k)]
                 entry[0] += size
                 entry[1] += price * size
                 entry[2] += 1
+        for side, rows in (("bid", bids), ("ask", asks)):
+            # kept: the top rows, or through the level where the largest order the band can fill is filled
+            in_band = sum((v[1] for (s, _), v in profile.items() if s == side), D(0))
+            fillable = [usd for usd in orders if usd <= in_band]
+            count, walked = top, D(0)
+            for position, i in enumerate(ordered[side]):
+                price, size = numbers[side][i]
+                if fillable and price is not None and size is not None:
+                    walked += price * size
+                    if walked >= max(fillable):
+                        count = max(top, position + 1)
+                        break
+            kept_indices = ordered[side][:count]
+            kept = [rows[i] for i in kept_indices]
+            kept_valid = [numbers[side][i] for i in kept_indices if None not in numbers[side][i]]
+            tail = None
+            if kept_valid and all(bucket(p) is not None for p, _ in kept_valid):
+                last = max(bucket(p) for p, _ in kept_valid)
+                size, notional, count_ = profile[(side, last)]
+                for p, s in kept_valid:
+                    if bucket(p) == last:
+                        size, notional, count_ = size - s, notional - p * s, count_ - 1
+                tail = (last, size, notional, count_)
+            out[side] = (kept, *out[side], tail)
     out["profile"] = [(s, k, *v) for (s, k), v in sorted(profile.items(), key=lambda kv: (kv[0][0] != "bid", kv[0][1]))]
     out["touch"] = (best_bid, best_ask, mid, best_bid >= best_ask)
     return out
@@ -136,13 +166,16 @@ def _random_book(rng, levels, crossed, on_edges, bad, bps, shuffle, plain):
     return out[0], out[1]
 
 
-def check(bids, asks, *, top: int, band_pct: Decimal, bps: int) -> None:
-    book = reduce_book(bids, asks, top_levels=top, band_pct=band_pct, bucket_bps=bps)
-    want = reference(bids, asks, top=top, band_pct=band_pct, bps=bps)
+def check(bids, asks, *, top: int, band_pct: Decimal, bps: int, orders: tuple = ()) -> None:
+    book = reduce_book(bids, asks, top_levels=top, band_pct=band_pct, bucket_bps=bps, order_sizes=orders)
+    want = reference(bids, asks, top=top, band_pct=band_pct, bps=bps, orders=orders)
     assert (book.best_bid, book.best_ask, book.mid, book.is_crossed) == want["touch"]
     assert [(b.side, b.bucket, b.size, b.notional, b.level_count) for b in book.profile] == want["profile"]
     for summary, side in ((book.bids, "bid"), (book.asks, "ask")):
-        assert (summary.top_levels, summary.level_count, summary.total_size, summary.excluded_levels) == want[side]
+        tail = summary.tail_start
+        got = (summary.kept_rows, summary.level_count, summary.total_size, summary.excluded_levels)
+        got += (None if tail is None else (tail.bucket, tail.size, tail.notional, tail.level_count),)
+        assert got == want[side]
 
 
 CASES = [  # crossed, on_edges, bad, shuffle, plain
@@ -165,14 +198,15 @@ def test_matches_the_reference_on_random_books(crossed, on_edges, bad, shuffle, 
     bids, asks = random_book(
         rng, rng.choice([0, 5, 300]), crossed=crossed, on_edges=on_edges, bad=bad, bps=bps, shuffle=shuffle, plain=plain
     )
-    check(bids, asks, top=rng.choice([0, 3, 100]), band_pct=band_pct, bps=bps)
+    orders = rng.choice([(), (D(10_000), D(100_000), D(1_000_000)), (D(500),), (D(1), D("1e9"))])
+    check(bids, asks, top=rng.choice([0, 3, 100]), band_pct=band_pct, bps=bps, orders=orders)
 
 
 def test_a_full_size_book_matches_the_reference_and_its_bands_are_sums_of_buckets() -> None:
     """~8k levels per side (a BTC book's ±5 % holds about that many); band KPIs rebuilt from buckets are exact."""
     rng = random.Random(2026)
     bids, asks = random_book(rng, 8_000, crossed=False, on_edges=0.1, bad=0.0, bps=5, shuffle=False)
-    check(bids, asks, top=100, band_pct=D(5), bps=5)
+    check(bids, asks, top=100, band_pct=D(5), bps=5, orders=(D(10_000), D(100_000), D(1_000_000)))
     book = reduce_book(bids, asks, top_levels=100, band_pct=D(5), bucket_bps=5)
     with localcontext(EXACT):
         for band in (D("0.1"), D("0.5"), D(1), D(2)):

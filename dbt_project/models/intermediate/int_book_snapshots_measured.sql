@@ -12,15 +12,16 @@
 {%- set cutoff = incremental_cutoff('slot_at') -%}
 {%- set bands = setting('bands') -%}
 {%- set sizes = setting('slippage') -%}
-{%- set dw_buckets = band_buckets(var('depth_weighted_band_pct')) -%}
+{%- set dw_buckets = setting('depth_weighted_band').buckets -%}
 {#- The newest slot whose levels this run staged: a book landing while dbt runs (after the levels table was built)
     waits for the next run instead of being measured without its levels. -#}
 {%- set staged_through = latest_timestamp(ref('stg_coinbase__book_levels')) -%}
 
--- One row per product per slot with every per-snapshot KPI (docs/architecture.md#kpi-definitions): touch, mid,
--- spread, microprice, depth per band and side (exact sums of profile buckets), imbalance (top 10 levels and per
--- band), depth-weighted price by side, and slippage per configured order size and side (walking the kept levels,
--- then the buckets beyond). Crossed books are kept and flagged (is_crossed); the marts leave them out of every KPI.
+-- One row per product per slot with every per-snapshot KPI (docs/architecture.md#kpi-definitions): touch, mid
+-- (the landing's), spread, microprice, depth per band and side (exact sums of profile buckets), imbalance (top 10
+-- levels and per band), depth-weighted price by side, and slippage per configured order size and side (walking the
+-- kept levels, which reach every order the band can fill, then the buckets beyond). Crossed books are kept and
+-- flagged (is_crossed); the marts leave them out of every KPI.
 with
 
 book_snapshots as (
@@ -74,14 +75,16 @@ band_depths as (
         slot_at,
         {%- for band in bands %}
         sum(size) filter (where side = 'bid' and bucket_index < {{ band.buckets }}) as bid_depth_base_{{ band.label }},
-        sum(notional) filter (where side = 'bid' and bucket_index < {{ band.buckets }}) as bid_depth_quote_{{ band.label }},
+        sum(notional) filter (where side = 'bid' and bucket_index < {{ band.buckets }})
+            as bid_depth_quote_{{ band.label }},
         sum(size) filter (where side = 'ask' and bucket_index < {{ band.buckets }}) as ask_depth_base_{{ band.label }},
-        sum(notional) filter (where side = 'ask' and bucket_index < {{ band.buckets }}) as ask_depth_quote_{{ band.label }},
+        sum(notional) filter (where side = 'ask' and bucket_index < {{ band.buckets }})
+            as ask_depth_quote_{{ band.label }},
         {%- endfor %}
         sum(notional) filter (where side = 'bid' and bucket_index < {{ dw_buckets }})
-            / sum(size) filter (where side = 'bid' and bucket_index < {{ dw_buckets }}) as bid_depth_weighted_price,
+        / sum(size) filter (where side = 'bid' and bucket_index < {{ dw_buckets }}) as bid_depth_weighted_price,
         sum(notional) filter (where side = 'ask' and bucket_index < {{ dw_buckets }})
-            / sum(size) filter (where side = 'ask' and bucket_index < {{ dw_buckets }}) as ask_depth_weighted_price
+        / sum(size) filter (where side = 'ask' and bucket_index < {{ dw_buckets }}) as ask_depth_weighted_price
     from book_buckets
     group by product_id, slot_at
 
@@ -90,9 +93,22 @@ band_depths as (
 -- The order book as one ladder per side, best first: kept levels, then the tail buckets beyond them.
 ladder_pieces as (
 
-    select product_id, slot_at, side, level_rank as piece_order, size, notional from book_levels
+    select
+        product_id,
+        slot_at,
+        side,
+        level_rank as piece_order,
+        size,
+        notional
+    from book_levels
     union all
-    select product_id, slot_at, side, {{ setting('top_levels') }} + 1 + bucket_index as piece_order, size, notional
+    select
+        product_id,
+        slot_at,
+        side,
+        {{ setting('top_levels') }} + 1 + bucket_index as piece_order,
+        size,
+        notional
     from book_tails
 
 ),
@@ -164,12 +180,14 @@ fills as (
 fills_pivoted as (
 
     select
-        product_id,
-        slot_at,
         {%- for size in sizes %}
-        max(avg_fill_price) filter (where side = 'ask' and size_label = '{{ size.label }}') as buy_fill_price_{{ size.label }},
-        max(avg_fill_price) filter (where side = 'bid' and size_label = '{{ size.label }}') as sell_fill_price_{{ size.label }}{{ "," if not loop.last }}
+        max(avg_fill_price) filter (where side = 'ask' and size_label = '{{ size.label }}')
+            as buy_fill_price_{{ size.label }},
+        max(avg_fill_price) filter (where side = 'bid' and size_label = '{{ size.label }}')
+            as sell_fill_price_{{ size.label }},
         {%- endfor %}
+        product_id,
+        slot_at
     from fills
     group by product_id, slot_at
 
@@ -186,22 +204,22 @@ measured as (
         touch.best_ask,
         touch.bid_size_1,
         touch.ask_size_1,
-        {{ trim_decimal('(touch.best_bid + touch.best_ask) / 2') }} as mid,
+        {{ trim_decimal('book_snapshots.profile_mid') }} as mid,
         touch.bid_qty_top10,
         touch.ask_qty_top10,
-        touch.best_bid >= touch.best_ask as is_crossed,
+        book_snapshots.is_crossed,
         {%- for band in bands %}
         {%- for side in ['bid', 'ask'] %}
         band_depths.{{ side }}_depth_base_{{ band.label }},
         band_depths.{{ side }}_depth_quote_{{ band.label }},
         {%- endfor %}
         {%- endfor %}
-        band_depths.bid_depth_weighted_price,
-        band_depths.ask_depth_weighted_price,
         {%- for size in sizes %}
         fills_pivoted.buy_fill_price_{{ size.label }},
-        fills_pivoted.sell_fill_price_{{ size.label }}{{ "," if not loop.last }}
+        fills_pivoted.sell_fill_price_{{ size.label }},
         {%- endfor %}
+        band_depths.bid_depth_weighted_price,
+        band_depths.ask_depth_weighted_price
     from book_snapshots
     -- a book without a valid kept level on a side has no touch: it stays, flagged below like a crossed book, so
     -- every staged snapshot is measured (and counted by fct_data_quality) or dropped from the KPIs by a rule
@@ -224,8 +242,8 @@ final as (
         product_id,
         source,
         sequence,
-        -- booleans: crossed (best bid >= best ask), or a side without a valid kept level
-        coalesce(is_crossed, false) or best_bid is null or best_ask is null as is_crossed,
+        -- booleans: crossed (the landing's best bid >= best ask), or a side without a valid kept level
+        is_crossed or best_bid is null or best_ask is null as is_crossed,
         -- numerics: touch
         best_bid,
         best_ask,
@@ -239,7 +257,8 @@ final as (
         ask_qty_top10,
         {{ kpi_round(imbalance('bid_qty_top10', 'ask_qty_top10')) }} as imbalance_top10,
         {%- for band in bands %}
-        {{ kpi_round(imbalance('bid_depth_base_' ~ band.label, 'ask_depth_base_' ~ band.label)) }} as imbalance_{{ band.label }},
+        {{ kpi_round(imbalance('bid_depth_base_' ~ band.label, 'ask_depth_base_' ~ band.label)) }}
+            as imbalance_{{ band.label }},
         {%- endfor %}
         -- numerics: depth per band and side (base and quote)
         {%- for band in bands %}
@@ -248,14 +267,15 @@ final as (
         coalesce(ask_depth_base_{{ band.label }}, 0) as ask_depth_base_{{ band.label }},
         coalesce(ask_depth_quote_{{ band.label }}, 0) as ask_depth_quote_{{ band.label }},
         {%- endfor %}
-        -- numerics: depth-weighted price by side (within depth_weighted_band_pct of mid)
+        -- numerics: depth-weighted price by side (within depth_weighted_band_pct of mid, from the config)
         {{ kpi_round('bid_depth_weighted_price') }} as bid_depth_weighted_price,
         {{ kpi_round('ask_depth_weighted_price') }} as ask_depth_weighted_price,
         -- numerics: slippage in bps (cost: buy walks the asks up, sell walks the bids down); NULL when the kept
         -- book cannot fill the order
         {%- for size in sizes %}
         {{ kpi_round('(buy_fill_price_' ~ size.label ~ ' - mid) / mid * 10000') }} as slippage_bps_buy_{{ size.label }},
-        {{ kpi_round('(mid - sell_fill_price_' ~ size.label ~ ') / mid * 10000') }} as slippage_bps_sell_{{ size.label }},
+        {{ kpi_round('(mid - sell_fill_price_' ~ size.label ~ ') / mid * 10000') }}
+            as slippage_bps_sell_{{ size.label }},
         {%- endfor %}
         -- timestamps
         slot_at

@@ -13,21 +13,16 @@
 
 {%- set cutoff = incremental_cutoff('slot_at') -%}
 
--- The book beyond the kept top levels, per snapshot, side and profile bucket: whole buckets past the last kept
--- level, and the rest of the bucket that level sits in (bucket minus the kept levels in it). Exact sums, priced at
--- their average (notional / size). Slippage walks, far walls and support/resistance continue here past the levels.
+-- The book beyond the kept rows, per snapshot, side and profile bucket, as the landing marks it
+-- (docs/architecture.md#landing-contract): the rest of the bucket the farthest kept level sits in (the *_tail_*
+-- columns), then the whole buckets past it. Exact sums, priced at their average (notional / size). Far walls and
+-- support/resistance continue here past the levels; a slippage walk reaches it only for an order larger than
+-- the band holds.
 with
 
 book_snapshots as (
 
     select * from {{ ref('stg_coinbase__book_snapshots') }}
-    where true {{- since(cutoff) }}
-
-),
-
-book_levels as (
-
-    select * from {{ ref('stg_coinbase__book_levels') }}
     where true {{- since(cutoff) }}
 
 ),
@@ -39,52 +34,42 @@ book_buckets as (
 
 ),
 
-levels_bucketed as (
+tail_starts as (
 
+    {%- for side in ['bid', 'ask'] %}
     select
-        book_levels.product_id,
-        book_levels.slot_at,
-        book_levels.side,
-        book_levels.size,
-        book_levels.notional,
-        {{ profile_bucket_of(
-            'abs(book_levels.price - book_snapshots.profile_mid)',
-            'book_snapshots.profile_mid * book_snapshots.profile_bucket_bps / 10000') }} as bucket_index
-    from book_levels
-    inner join book_snapshots
-        on book_levels.product_id = book_snapshots.product_id
-        and book_levels.slot_at = book_snapshots.slot_at
+        product_id,
+        slot_at,
+        source,
+        profile_mid,
+        '{{ side }}' as side,
+        {{ side }}_tail_bucket as bucket_index,
+        {{ side }}_tail_size as size,
+        {{ side }}_tail_notional as notional,
+        {{ side }}_tail_levels as level_count
+    from book_snapshots
+    where {{ side }}_tail_bucket is not null
+    {{ "union all" if not loop.last }}
+    {%- endfor %}
 
 ),
 
-kept_per_bucket as (
+tails as (
 
     select
         product_id,
         slot_at,
         side,
         bucket_index,
-        sum(size) as kept_size,
-        sum(notional) as kept_notional,
-        count(*) as kept_levels
-    from levels_bucketed
-    group by product_id, slot_at, side, bucket_index
+        source,
+        profile_mid,
+        size,
+        notional,
+        level_count,
+        true as is_partial_bucket
+    from tail_starts
 
-),
-
-last_kept_bucket as (
-
-    select
-        product_id,
-        slot_at,
-        side,
-        max(bucket_index) as bucket_index
-    from kept_per_bucket
-    group by product_id, slot_at, side
-
-),
-
-tails as (
+    union all
 
     select
         book_buckets.product_id,
@@ -93,21 +78,16 @@ tails as (
         book_buckets.bucket_index,
         book_buckets.source,
         book_buckets.profile_mid,
-        book_buckets.size - coalesce(kept_per_bucket.kept_size, 0) as size,
-        book_buckets.notional - coalesce(kept_per_bucket.kept_notional, 0) as notional,
-        book_buckets.level_count - coalesce(kept_per_bucket.kept_levels, 0) as level_count,
-        book_buckets.bucket_index = last_kept_bucket.bucket_index as is_partial_bucket
+        book_buckets.size,
+        book_buckets.notional,
+        book_buckets.level_count,
+        false as is_partial_bucket
     from book_buckets
-    inner join last_kept_bucket
-        on book_buckets.product_id = last_kept_bucket.product_id
-        and book_buckets.slot_at = last_kept_bucket.slot_at
-        and book_buckets.side = last_kept_bucket.side
-    left join kept_per_bucket
-        on book_buckets.product_id = kept_per_bucket.product_id
-        and book_buckets.slot_at = kept_per_bucket.slot_at
-        and book_buckets.side = kept_per_bucket.side
-        and book_buckets.bucket_index = kept_per_bucket.bucket_index
-    where book_buckets.bucket_index >= last_kept_bucket.bucket_index
+    inner join tail_starts
+        on book_buckets.product_id = tail_starts.product_id
+        and book_buckets.slot_at = tail_starts.slot_at
+        and book_buckets.side = tail_starts.side
+        and book_buckets.bucket_index > tail_starts.bucket_index
 
 ),
 

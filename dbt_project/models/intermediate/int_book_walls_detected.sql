@@ -75,10 +75,24 @@ thresholds as (
 
 candidates as (
 
-    select product_id, slot_at, side, price, size, notional, 'level' as wall_source from book_levels
+    select
+        product_id,
+        slot_at,
+        side,
+        price,
+        size,
+        notional,
+        'level' as wall_source
+    from book_levels
     union all
-    select product_id, slot_at, side, avg_price as price, size / level_count as size,
-        notional / level_count as notional, 'bucket' as wall_source
+    select
+        product_id,
+        slot_at,
+        side,
+        avg_price as price,
+        size / level_count as size,
+        notional / level_count as notional,
+        'bucket' as wall_source
     from book_tails
 
 ),

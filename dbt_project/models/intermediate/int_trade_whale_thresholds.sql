@@ -147,7 +147,7 @@ window_lookbacks as (
         product_id,
         window_start,
         {{ floor_timestamp(minus_minutes('window_start', lookback_minutes), lookback_seconds) }}
-            + interval '{{ lookback_seconds }} seconds' as lookback_span
+        + interval '{{ lookback_seconds }} seconds' as lookback_span
     from to_measure
 
 ),

@@ -139,15 +139,35 @@ rules as (
 -- rows that reached staging, per window, product and entity
 kept as (
 
-    select product_id, slot_at, 'book_snapshot' as entity from book_snapshots
+    select
+        product_id,
+        slot_at,
+        'book_snapshot' as entity
+    from book_snapshots
     union all
-    select product_id, slot_at, 'book_level' as entity from book_levels
+    select
+        product_id,
+        slot_at,
+        'book_level' as entity
+    from book_levels
     union all
-    select product_id, slot_at, 'book_bucket' as entity from book_buckets
+    select
+        product_id,
+        slot_at,
+        'book_bucket' as entity
+    from book_buckets
     union all
-    select product_id, slot_at, 'ticker' as entity from tickers
+    select
+        product_id,
+        slot_at,
+        'ticker' as entity
+    from tickers
     union all
-    select product_id, slot_at, 'trade' as entity from trades
+    select
+        product_id,
+        slot_at,
+        'trade' as entity
+    from trades
 
 ),
 
@@ -159,9 +179,17 @@ checked as (
         entity,
         count(*) as rows_checked
     from (
-        select product_id, slot_at, entity from kept
+        select
+            product_id,
+            slot_at,
+            entity
+        from kept
         union all
-        select product_id, slot_at, entity from rejected_rows
+        select
+            product_id,
+            slot_at,
+            entity
+        from rejected_rows
     ) as all_rows
     group by 1, 2, 3
 
@@ -245,17 +273,42 @@ row_results as (
 -- every fetch of a (product, slot, endpoint): landed (a raw row, kept or rejected) or failed (an ingest error row)
 fetch_outcomes as (
 
-    select product_id, slot_at, 'book_fetch' as entity, cast(null as text) as error_kind from book_snapshots
+    select
+        product_id,
+        slot_at,
+        'book_fetch' as entity,
+        cast(null as text) as error_kind
+    from book_snapshots
     union all
-    select product_id, slot_at, 'book_fetch' as entity, cast(null as text) as error_kind from rejected_rows
+    select
+        product_id,
+        slot_at,
+        'book_fetch' as entity,
+        cast(null as text) as error_kind
+    from rejected_rows
     where entity = 'book_snapshot'
     union all
-    select product_id, slot_at, 'ticker_fetch' as entity, cast(null as text) as error_kind from tickers
+    select
+        product_id,
+        slot_at,
+        'ticker_fetch' as entity,
+        cast(null as text) as error_kind
+    from tickers
     union all
-    select product_id, slot_at, 'ticker_fetch' as entity, cast(null as text) as error_kind from rejected_rows
+    select
+        product_id,
+        slot_at,
+        'ticker_fetch' as entity,
+        cast(null as text) as error_kind
+    from rejected_rows
     where entity = 'ticker'
     union all
-    select product_id, slot_at, concat(endpoint, '_fetch') as entity, error_kind from ingest_errors
+    select
+        product_id,
+        slot_at,
+        concat(endpoint, '_fetch') as entity,
+        error_kind
+    from ingest_errors
     where endpoint in ('book', 'ticker')
 
 ),
@@ -272,7 +325,7 @@ fetch_slots as (
         {{ dbt.bool_or('error_kind is null') }} as is_landed,
         max(error_kind) as error_kind
     from fetch_outcomes
-    group by product_id, slot_at, entity
+    group by 1, 2, 3
 
 ),
 
@@ -305,12 +358,20 @@ fetch_failures as (
 
 fetch_rules as (
 
-    select fetch_windows.window_start, fetch_windows.product_id, fetch_windows.entity, rules.rule
+    select
+        fetch_windows.window_start,
+        fetch_windows.product_id,
+        fetch_windows.entity,
+        rules.rule
     from fetch_windows
     inner join rules
         on fetch_windows.entity = rules.entity
     union
-    select window_start, product_id, entity, rule
+    select
+        window_start,
+        product_id,
+        entity,
+        rule
     from fetch_failures
 
 ),

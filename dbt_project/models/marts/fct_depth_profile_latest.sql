@@ -8,11 +8,11 @@ book_snapshots as (
 
     select * from {{ ref('int_book_snapshots_measured') }}
     where not is_crossed
-    {%- if latest is not none %}
+        {%- if latest is not none %}
         and slot_at >= {{ minus_minutes(latest, setting('lookback_minutes')) }}
     {%- else %}
         and false
-    {%- endif %}
+        {%- endif %}
 
 ),
 
@@ -27,7 +27,10 @@ book_buckets as (
 
 latest_snapshots as (
 
-    select product_id, slot_at, mid
+    select
+        product_id,
+        slot_at,
+        mid
     from (
         select
             product_id,
@@ -49,9 +52,11 @@ final as (
         book_buckets.bucket_index,
         -- numerics
         case when book_buckets.side = 'bid' then book_buckets.profile_mid - book_buckets.distance_to
-            else book_buckets.profile_mid + book_buckets.distance_from end as price_low,
+            else book_buckets.profile_mid + book_buckets.distance_from
+        end as price_low,
         case when book_buckets.side = 'bid' then book_buckets.profile_mid - book_buckets.distance_from
-            else book_buckets.profile_mid + book_buckets.distance_to end as price_high,
+            else book_buckets.profile_mid + book_buckets.distance_to
+        end as price_high,
         book_buckets.size,
         book_buckets.notional,
         book_buckets.level_count,

@@ -106,8 +106,10 @@ book_windows as (
         {%- endfor %}
         {%- for band in bands %}
         {%- for side in ['bid', 'ask'] %}
-        avg({{ side }}_depth_base_{{ band.label }}) filter (where not is_crossed) as avg_{{ side }}_depth_base_{{ band.label }},
-        avg({{ side }}_depth_quote_{{ band.label }}) filter (where not is_crossed) as avg_{{ side }}_depth_quote_{{ band.label }},
+        avg({{ side }}_depth_base_{{ band.label }}) filter (where not is_crossed)
+            as avg_{{ side }}_depth_base_{{ band.label }},
+        avg({{ side }}_depth_quote_{{ band.label }}) filter (where not is_crossed)
+            as avg_{{ side }}_depth_quote_{{ band.label }},
         {%- endfor %}
         {%- endfor %}
         avg(bid_depth_weighted_price) filter (where not is_crossed) as avg_bid_depth_weighted_price,
@@ -163,6 +165,24 @@ wall_windows as (
 
 ),
 
+-- slots a window should hold: all of them, or those up to the newest landed slot for the window still filling
+windows_expected as (
+
+    select
+        book_windows.product_id,
+        book_windows.window_start,
+        greatest(1, least(
+            {{ slots_per_window }},
+            cast(floor(
+                ({{ epoch_seconds('latest_slot.slot_at') }} - {{ epoch_seconds('book_windows.window_start') }})
+                / {{ slot_seconds }}
+            ) as integer) + 1
+        )) as expected_slots
+    from book_windows
+    cross join latest_slot
+
+),
+
 final as (
 
     select
@@ -187,8 +207,10 @@ final as (
         -- numerics: depth per band and side
         {%- for band in bands %}
         {%- for side in ['bid', 'ask'] %}
-        {{ kpi_round('book_windows.avg_' ~ side ~ '_depth_base_' ~ band.label) }} as avg_{{ side }}_depth_base_{{ band.label }},
-        {{ kpi_round('book_windows.avg_' ~ side ~ '_depth_quote_' ~ band.label) }} as avg_{{ side }}_depth_quote_{{ band.label }},
+        {{ kpi_round('book_windows.avg_' ~ side ~ '_depth_base_' ~ band.label) }}
+            as avg_{{ side }}_depth_base_{{ band.label }},
+        {{ kpi_round('book_windows.avg_' ~ side ~ '_depth_quote_' ~ band.label) }}
+            as avg_{{ side }}_depth_quote_{{ band.label }},
         {%- endfor %}
         {%- endfor %}
         {{ kpi_round('book_windows.avg_bid_depth_weighted_price') }} as avg_bid_depth_weighted_price,
@@ -226,14 +248,9 @@ final as (
         trade_windows.largest_trade_notional
 
     from book_windows
-    cross join latest_slot
-    cross join lateral (
-        select greatest(1, least(
-            {{ slots_per_window }},
-            cast(floor(({{ epoch_seconds('latest_slot.slot_at') }} - {{ epoch_seconds('book_windows.window_start') }})
-                / {{ slot_seconds }}) as integer) + 1
-        )) as expected_slots
-    ) as expected
+    inner join windows_expected as expected
+        on book_windows.product_id = expected.product_id
+        and book_windows.window_start = expected.window_start
     left join ticker_windows
         on book_windows.product_id = ticker_windows.product_id
         and book_windows.window_start = ticker_windows.window_start

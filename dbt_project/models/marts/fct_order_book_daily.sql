@@ -51,7 +51,8 @@ windows_daily as (
         last_value(volume_24h) over whole_day as day_volume_24h
     from windows
     window whole_day as (
-        partition by product_id, {{ floor_timestamp('window_start', 86400) }}, kpi_snapshot_count > 0,
+        partition by
+            product_id, {{ floor_timestamp('window_start', 86400) }}, kpi_snapshot_count > 0,
             last_ticker_price is not null
         order by window_start
         rows between unbounded preceding and unbounded following
@@ -74,17 +75,18 @@ days as (
         {%- set weighted = ['avg_spread_bps', 'avg_microprice', 'avg_imbalance_top10'] -%}
         {%- for band in bands %}{% do weighted.append('avg_imbalance_' ~ band.label) %}{% endfor -%}
         {%- for band in bands %}{% for side in ['bid', 'ask'] %}
-            {%- do weighted.append('avg_' ~ side ~ '_depth_base_' ~ band.label) -%}
-            {%- do weighted.append('avg_' ~ side ~ '_depth_quote_' ~ band.label) -%}
+        {%- do weighted.append('avg_' ~ side ~ '_depth_base_' ~ band.label) -%}
+        {%- do weighted.append('avg_' ~ side ~ '_depth_quote_' ~ band.label) -%}
         {%- endfor %}{% endfor -%}
         {%- do weighted.extend(['avg_bid_depth_weighted_price', 'avg_ask_depth_weighted_price']) -%}
         {%- for size in sizes %}
-            {%- do weighted.append('avg_slippage_bps_buy_' ~ size.label) -%}
-            {%- do weighted.append('avg_slippage_bps_sell_' ~ size.label) -%}
+        {%- do weighted.append('avg_slippage_bps_buy_' ~ size.label) -%}
+        {%- do weighted.append('avg_slippage_bps_sell_' ~ size.label) -%}
         {%- endfor %}
         {%- for column in weighted %}
         sum({{ column }} * kpi_snapshot_count) / nullif(sum(kpi_snapshot_count) filter (
-            where {{ column }} is not null), 0) as {{ column }},
+            where {{ column }} is not null
+        ), 0) as {{ column }},
         {%- endfor %}
         cast(sum(snapshot_count) as bigint) as snapshot_count,
         cast(sum(kpi_snapshot_count) as bigint) as kpi_snapshot_count,
@@ -105,6 +107,24 @@ wall_days as (
 
 ),
 
+-- slots a day should hold: all of them, or those up to the newest landed slot for the day still filling
+days_expected as (
+
+    select
+        days.product_id,
+        days.day_start,
+        greatest(1, least(
+            {{ (86400 / slot_seconds) | int }},
+            cast(floor(
+                ({{ epoch_seconds('latest_slot.slot_at') }} - {{ epoch_seconds('days.day_start') }})
+                / {{ slot_seconds }}
+            ) as integer) + 1
+        )) as expected_slots
+    from days
+    cross join latest_slot
+
+),
+
 final as (
 
     select
@@ -114,14 +134,9 @@ final as (
         expected.expected_slots,
         cast(days.snapshot_count as numeric) / expected.expected_slots as completeness
     from days
-    cross join latest_slot
-    cross join lateral (
-        select greatest(1, least(
-            {{ (86400 / slot_seconds) | int }},
-            cast(floor(({{ epoch_seconds('latest_slot.slot_at') }} - {{ epoch_seconds('days.day_start') }})
-                / {{ slot_seconds }}) as integer) + 1
-        )) as expected_slots
-    ) as expected
+    inner join days_expected as expected
+        on days.product_id = expected.product_id
+        and days.day_start = expected.day_start
     left join wall_days
         on days.product_id = wall_days.product_id
         and days.day_start = wall_days.day_start

@@ -12,12 +12,19 @@ symbols as (
 
 ),
 
+order_book_windows as (
+
+    select * from {{ ref('fct_order_book_30s') }}
+
+),
+
 latest as (
 
     select book.*
     from symbols
     cross join lateral (
-        select * from {{ ref('fct_order_book_30s') }} as windows
+        select windows.*
+        from order_book_windows as windows
         where windows.product_id = symbols.product_id
         order by windows.window_start desc
         limit 1
@@ -32,7 +39,8 @@ final as (
         product_id,
         source,
         case when source = 'coinbase' then 'LIVE: Coinbase Exchange'
-            else 'SIMULATED: offline exchange' end as data_source,
+            else 'SIMULATED: offline exchange'
+        end as data_source,
         intent,
         -- numerics
         last_ticker_price,

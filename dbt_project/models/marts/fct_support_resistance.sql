@@ -14,11 +14,11 @@ book_snapshots as (
 
     select * from {{ ref('int_book_snapshots_measured') }}
     where not is_crossed
-    {%- if latest is not none %}
+        {%- if latest is not none %}
         and slot_at > {{ minus_minutes(latest, lookback) }}
     {%- else %}
         and false
-    {%- endif %}
+        {%- endif %}
 
 ),
 
@@ -71,13 +71,21 @@ slots_seen as (
 
 resting as (
 
-    select book_levels.product_id, book_levels.slot_at, book_levels.price, book_levels.notional
+    select
+        book_levels.product_id,
+        book_levels.slot_at,
+        book_levels.price,
+        book_levels.notional
     from book_levels
     inner join book_snapshots
         on book_levels.product_id = book_snapshots.product_id
         and book_levels.slot_at = book_snapshots.slot_at
     union all
-    select book_tails.product_id, book_tails.slot_at, book_tails.avg_price as price, book_tails.notional
+    select
+        book_tails.product_id,
+        book_tails.slot_at,
+        book_tails.avg_price as price,
+        book_tails.notional
     from book_tails
     inner join book_snapshots
         on book_tails.product_id = book_snapshots.product_id
@@ -132,7 +140,8 @@ ranked as (
         buckets.*,
         medians.median_notional,
         row_number() over (
-            partition by buckets.product_id, buckets.level_kind order by buckets.avg_notional desc, buckets.bucket_index
+            partition by buckets.product_id, buckets.level_kind
+            order by buckets.avg_notional desc, buckets.bucket_index asc
         ) as strength_rank
     from buckets
     inner join medians

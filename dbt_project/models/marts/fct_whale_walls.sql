@@ -106,8 +106,10 @@ final as (
         episodes.side,
         episodes.price_bucket,
         -- numerics
-        cast({{ epoch_seconds('episodes.last_seen_at') }} - {{ epoch_seconds('episodes.first_seen_at') }}
-            + {{ slot_seconds }} as integer) as duration_s,
+        cast(
+            {{ epoch_seconds('episodes.last_seen_at') }} - {{ epoch_seconds('episodes.first_seen_at') }}
+            + {{ slot_seconds }} as integer
+        ) as duration_s,
         cast(episodes.slots_seen as integer) as slots_seen,
         episodes.peak_notional,
         last_distances.distance_bps,

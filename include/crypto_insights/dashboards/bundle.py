@@ -126,13 +126,6 @@ def _sizes(settings: Settings) -> list[dict[str, str]]:
     return [{"usd": _number(u), "label": usd_label(u)} for u in settings.kpis.slippage_usd]
 
 
-def _dbt_project_vars() -> dict[str, Any]:
-    """The project-level vars of dbt_project.yml (e.g. depth_weighted_band_pct), for labels."""
-    from crypto_insights.paths import DBT_PROJECT_DIR
-
-    return yaml.safe_load((DBT_PROJECT_DIR / "dbt_project.yml").read_text()).get("vars", {})
-
-
 def price_format(symbol: SymbolSettings) -> str:
     """A d3 number format showing prices to the product's tick (quote_increment 0.0001 -> 4 decimals)."""
     exponent = symbol.quote_increment.normalize().as_tuple().exponent
@@ -176,8 +169,6 @@ class _Renderer:
             "kpis": settings.kpis,
             "bands": _bands(settings),
             "sizes": _sizes(settings),
-            # the KPI definitions' fixed parts, as dbt reads them (dbt_project.yml `vars`): labels never restate them
-            "dbt_vars": _dbt_project_vars(),
             "warehouse": warehouse,
             "database_uuid": self.database_uuid,
             "dataset_uuid": self._dataset_uuid,

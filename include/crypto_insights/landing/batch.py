@@ -14,7 +14,7 @@ from decimal import Decimal
 from typing import Any
 
 from crypto_insights.config import Settings
-from crypto_insights.landing.reduce import InvalidBook, ReducedBook, reduce_book
+from crypto_insights.landing.reduce import InvalidBook, ReducedBook, TailStart, reduce_book
 
 BOOK_COLUMNS = (
     "product_id",
@@ -35,6 +35,14 @@ BOOK_COLUMNS = (
     "ask_levels_excluded",
     "bid_size_total",
     "ask_size_total",
+    "bid_tail_bucket",
+    "bid_tail_size",
+    "bid_tail_notional",
+    "bid_tail_levels",
+    "ask_tail_bucket",
+    "ask_tail_size",
+    "ask_tail_notional",
+    "ask_tail_levels",
     "is_crossed",
     "auction_mode",
     "body_bytes",
@@ -126,20 +134,22 @@ def _book_row(book: Any, reduced: ReducedBook, slot_at: str, source: str, settin
         "slot_at": slot_at,
         "source": source,
         "sequence": book.sequence,
-        "bids": reduced.bids.top_levels,
-        "asks": reduced.asks.top_levels,
+        "bids": reduced.bids.kept_rows,
+        "asks": reduced.asks.kept_rows,
         "profile_mid": str(reduced.mid),
         "profile_band_pct": str(settings.ingest.profile_band_pct),
         "profile_bucket_bps": settings.ingest.profile_bucket_bps,
         "profile": profile,
         "bid_levels_total": reduced.bids.level_count,
         "ask_levels_total": reduced.asks.level_count,
-        "bid_levels_kept": len(reduced.bids.top_levels),
-        "ask_levels_kept": len(reduced.asks.top_levels),
+        "bid_levels_kept": len(reduced.bids.kept_rows),
+        "ask_levels_kept": len(reduced.asks.kept_rows),
         "bid_levels_excluded": reduced.bids.excluded_levels,
         "ask_levels_excluded": reduced.asks.excluded_levels,
         "bid_size_total": str(reduced.bids.total_size),
         "ask_size_total": str(reduced.asks.total_size),
+        **_tail_columns("bid", reduced.bids.tail_start),
+        **_tail_columns("ask", reduced.asks.tail_start),
         "is_crossed": reduced.is_crossed,
         "auction_mode": book.auction_mode,
         "body_bytes": book.body_bytes,
@@ -148,6 +158,11 @@ def _book_row(book: Any, reduced: ReducedBook, slot_at: str, source: str, settin
         "requested_at": _iso(book.requested_at),
         "received_at": _iso(book.received_at),
     }
+
+
+def _tail_columns(side: str, tail: TailStart | None) -> dict:
+    values = (None,) * 4 if tail is None else (tail.bucket, str(tail.size), str(tail.notional), tail.level_count)
+    return dict(zip((f"{side}_tail_{c}" for c in ("bucket", "size", "notional", "levels")), values, strict=True))
 
 
 def _ticker_row(ticker: Any, slot_at: str, source: str) -> dict:
@@ -184,6 +199,7 @@ def build_batch(slot_at: datetime, results: list[Any], settings: Settings, sourc
                     top_levels=settings.ingest.top_levels,
                     band_pct=Decimal(settings.ingest.profile_band_pct),
                     bucket_bps=settings.ingest.profile_bucket_bps,
+                    order_sizes=settings.kpis.slippage_usd,
                 )
                 batch.books.append(_book_row(result.book, reduced, slot, source, settings))
             except InvalidBook as exc:

@@ -12,6 +12,7 @@ from decimal import Decimal
 from typing import Any
 
 from crypto_insights.config import ConfigError, Settings, load_settings
+from crypto_insights.number_syntax import DECIMAL_SYNTAX
 
 VAR_NAME = "crypto_insights"
 REBUILD_HISTORY_VAR = "rebuild_history"
@@ -34,18 +35,6 @@ def usd_label(usd: Decimal) -> str:
         if usd >= unit:
             return _text(usd / unit).replace(".", "_") + suffix
     return _text(usd).replace(".", "_")
-
-
-def _bucket_count(settings: Settings, pct: Decimal, what: str) -> int:
-    """How many profile buckets make up a band of `pct` % (each band KPI is an exact sum of whole buckets)."""
-    ingest = settings.ingest
-    buckets = pct * 100 / ingest.profile_bucket_bps
-    if buckets != buckets.to_integral_value() or pct > ingest.profile_band_pct:
-        raise ConfigError(
-            f"{settings.path}: {what} {pct} % must be a whole number of {ingest.profile_bucket_bps} bps profile "
-            f"buckets and at most ingest.profile_band_pct ({ingest.profile_band_pct} %): change one of them"
-        )
-    return int(buckets)
 
 
 def _whole_windows(settings: Settings, minutes: int, what: str) -> int:
@@ -85,11 +74,12 @@ def dbt_vars(settings: Settings | None = None, *, lookback_minutes: int = DEFAUL
         "top_levels": ingest.top_levels,
         "profile_band_pct": _text(ingest.profile_band_pct),
         "profile_bucket_bps": ingest.profile_bucket_bps,
-        "profile_buckets": _bucket_count(settings, ingest.profile_band_pct, "ingest.profile_band_pct"),
-        "bands": [
-            {"pct": _text(b), "label": band_label(b), "buckets": _bucket_count(settings, b, "kpis.bands_pct")}
-            for b in kpis.bands_pct
-        ],
+        "bands": [{"pct": _text(b), "label": band_label(b), "buckets": ingest.buckets_in(b)} for b in kpis.bands_pct],
+        "depth_weighted_band": {
+            "pct": _text(kpis.depth_weighted_band_pct),
+            "buckets": ingest.buckets_in(kpis.depth_weighted_band_pct),
+        },
+        "decimal_syntax": DECIMAL_SYNTAX,
         "intent_threshold": _text(kpis.intent_threshold),
         "whale_k": _text(kpis.whale_k),
         "whale_median_band_pct": _text(kpis.whale_median_band_pct),

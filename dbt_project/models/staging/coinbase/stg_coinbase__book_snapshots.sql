@@ -27,9 +27,17 @@ renamed as (
         ask_levels_excluded,
         bid_size_total,
         ask_size_total,
+        bid_tail_bucket,
+        bid_tail_size,
+        bid_tail_notional,
+        bid_tail_levels,
+        ask_tail_bucket,
+        ask_tail_size,
+        ask_tail_notional,
+        ask_tail_levels,
         body_bytes,
         -- booleans
-        is_crossed as is_crossed_at_edge,
+        is_crossed,
         coalesce(auction_mode, false) as is_auction_mode,
         _rescued_data is not null as has_rescued_data,
         -- timestamps

@@ -73,8 +73,10 @@ rejected_book_buckets as (
         rejection_rule,
         side,
         bucket_position as row_position,
-        concat('[', coalesce(side, 'null'), ', ', coalesce(bucket_text, 'null'), ', ', coalesce(size_text, 'null'),
-               ', ', coalesce(notional_text, 'null'), ']') as rejected_value,
+        concat(
+            '[', coalesce(side, 'null'), ', ', coalesce(bucket_text, 'null'), ', ', coalesce(size_text, 'null'),
+            ', ', coalesce(notional_text, 'null'), ']'
+        ) as rejected_value,
         slot_at
     from book_buckets
 
@@ -110,8 +112,10 @@ rejected_trades as (
         rejection_rule,
         maker_side as side,
         cast(null as integer) as row_position,
-        concat('[', cast(trade_id as text), ', ', coalesce(maker_side, 'null'), ', ', coalesce(price_text, 'null'),
-               ', ', coalesce(size_text, 'null'), ']') as rejected_value,
+        concat(
+            '[', cast(trade_id as text), ', ', coalesce(maker_side, 'null'), ', ', coalesce(price_text, 'null'),
+            ', ', coalesce(size_text, 'null'), ']'
+        ) as rejected_value,
         slot_at
     from trades
 
