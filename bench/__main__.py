@@ -1,8 +1,9 @@
 """`make bench [BENCH_ARGS="reduce landing trades history freshness scaling"]`: run them, write docs/benchmarks.md.
 
 Results are kept per section in docs/benchmarks.json, so running one benchmark updates its sections and keeps the
-others; the markdown is rendered from all of them. `history` (the dbt micro-batch over 0, 1, 3 and 7 days of
-generated history, then the dashboard queries over the 7 days, ~20 min; `dbt` or `dashboards` run one of the two)
+others; the markdown is rendered from all of them. `history` (the dbt micro-batch and the storage by layer over
+0, 1, 7 and 30 days of generated history, then the dashboard queries over the 30 days, ~40 min; `dbt` or
+`dashboards` run one of the two)
 and `freshness` (the live demo for 30 minutes) take the longest.
 """
 
@@ -32,8 +33,8 @@ def _benchmarks() -> dict[str, tuple[str, Callable[[], dict]]]:
         "landing": ("landing", bench_landing.run),
         "trades": ("", bench_trades.run),  # sections "trades landing" and "trades cost"
         "history": ("", bench_dbt.run),  # both below over one generated history; returns its sections
-        "dbt": ("", partial(bench_dbt.run, dashboards=False)),  # the micro-batch at 0, 1, 3 and 7 days only
-        "dashboards": ("", partial(bench_dbt.run, micro_batches=False)),  # 7 days, then the chart queries only
+        "dbt": ("", partial(bench_dbt.run, dashboards=False)),  # the micro-batch at 0, 1, 7 and 30 days only
+        "dashboards": ("", partial(bench_dbt.run, micro_batches=False)),  # 30 days, then the chart queries only
         "freshness": ("freshness and footprint", bench_freshness.run),
         "scaling": ("", bench_scaling.run),  # landing and the micro-batch at 5, 10, 20 and 40 coins
     }

@@ -85,7 +85,8 @@ def _seconds(fn: Callable[[], object], clock: Callable[[], float]) -> float:
 
 def measure(bodies: list[bytes], repeat: int = 7) -> dict:
     """Median over `repeat` rounds; each round times the bare parse and parse + reduce back to back."""
-    ingest = load_settings().ingest
+    settings = load_settings()
+    ingest, orders = settings.ingest, settings.kpis.slippage_usd  # as the landing reduces: rows kept for slippage
     band, bps, top = Decimal(ingest.profile_band_pct), ingest.profile_bucket_bps, ingest.top_levels
 
     def parse_only() -> None:
@@ -95,7 +96,7 @@ def measure(bodies: list[bytes], repeat: int = 7) -> dict:
     def parse_and_reduce() -> None:
         for body in bodies:
             book = json.loads(body)
-            reduce_book(book["bids"], book["asks"], top_levels=top, band_pct=band, bucket_bps=bps)
+            reduce_book(book["bids"], book["asks"], top_levels=top, band_pct=band, bucket_bps=bps, order_sizes=orders)
             del book  # freed before the next parse, as parse_only frees each result: the same memory reuse
 
     parse_and_reduce()  # warm

@@ -57,6 +57,7 @@ class IngestSettings:
     profile_band_pct: Decimal
     profile_bucket_bps: int
     retention_days: int
+    detail_retention_hours: int  # the exploded levels, profile buckets and tails dbt keeps behind the newest slot
     slot_deadline_s: float
     trades_backfill_pages_per_slot: int  # pages of older prints a slot may fetch to close gaps (all products)
     trades_backfill_hours: int  # a trade gap older than this is recorded as lost, not paged back
@@ -337,6 +338,7 @@ def _ingest(r: _Reader) -> IngestSettings:
         profile_band_pct=band_pct,
         profile_bucket_bps=bucket_bps,
         retention_days=r.integer("retention_days", 1, 365),
+        detail_retention_hours=r.integer("detail_retention_hours", 1, 168, default=2),
         slot_deadline_s=float(deadline),
         # keys added after the first release are optional, so an existing config keeps working after an upgrade
         trades_backfill_pages_per_slot=r.integer("trades_backfill_pages_per_slot", 0, 50, default=5),

@@ -67,6 +67,16 @@ def test_the_daily_build_is_the_daily_marts_and_their_parents(nodes: dict[str, d
     models = {uid for uid in selected if uid.startswith("model.")}
     assert {"model.crypto_insights.fct_order_book_daily", "model.crypto_insights.fct_trades_daily"} <= models
     assert "model.crypto_insights.stg_coinbase__trades" in models  # a parent
+    assert "model.crypto_insights.int_book_snapshots_measured" in models
+    # the exploded detail (its lookback capped at its retention: test_dbt_retention.py)
+    detail = {uid for uid, n in nodes.items() if n["resource_type"] == "model" and "detail" in n["tags"]}
+    assert detail == {
+        "model.crypto_insights.stg_coinbase__book_levels",
+        "model.crypto_insights.stg_coinbase__book_buckets",
+        "model.crypto_insights.int_book_tails_bucketed",
+    }
+    assert detail <= models
+    assert not any(uid.startswith("unit_test.") for uid in selected)  # code checks: CI runs them, not production
     assert "model.crypto_insights.fct_whale_walls" not in models  # not upstream of a daily mart
     assert any(uid.startswith("test.crypto_insights.primary_key_fct_order_book_daily_") for uid in selected)
 

@@ -13,9 +13,11 @@
 {%- set bands = setting('bands') -%}
 {%- set sizes = setting('slippage') -%}
 {%- set dw_buckets = setting('depth_weighted_band').buckets -%}
-{#- The newest slot whose levels this run staged: a book landing while dbt runs (after the levels table was built)
-    waits for the next run instead of being measured without its levels. -#}
+{#- The slots whose levels are staged: a book landing while dbt runs (after the levels table was built) waits for the
+    next run instead of being measured without its levels, and a lookback longer than the levels' retention
+    (docs/architecture.md#retention: the daily build) re-measures only the books the levels still hold. -#}
 {%- set staged_through = latest_timestamp(ref('stg_coinbase__book_levels')) -%}
+{%- set staged_from = earliest_timestamp(ref('stg_coinbase__book_levels')) -%}
 
 -- One row per product per slot with every per-snapshot KPI (docs/architecture.md#kpi-definitions): touch, mid
 -- (the landing's), spread, microprice, depth per band and side (exact sums of profile buckets), imbalance (top 10
@@ -27,7 +29,7 @@ with
 book_snapshots as (
 
     select * from {{ ref('stg_coinbase__book_snapshots') }}
-    where true {{- since(cutoff) }} {{- before(staged_through, inclusive=true) }}
+    where true {{- since(cutoff) }} {{- since(staged_from) }} {{- before(staged_through, inclusive=true) }}
 
 ),
 

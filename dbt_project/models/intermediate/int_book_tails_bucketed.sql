@@ -7,11 +7,14 @@
         lookback_column='slot_at',
         indexes=[{'columns': ['slot_at']}],
         pre_hook="{{ planner_settings(merge_joins=false) }}",
-        post_hook="{{ delete_expired_rows() }}",
+        post_hook="{{ delete_detail_rows() }}",
+        tags=['detail'],
     )
 }}
 
-{%- set cutoff = incremental_cutoff('slot_at') -%}
+{%- set cutoff = detail_cutoff('slot_at') -%}
+{#- the oldest slot the buckets still hold (docs/architecture.md#retention): older books have no tail to rebuild -#}
+{%- set staged_from = earliest_timestamp(ref('stg_coinbase__book_buckets')) -%}
 
 -- The book beyond the kept rows, per snapshot, side and profile bucket, as the landing marks it
 -- (docs/architecture.md#landing-contract): the rest of the bucket the farthest kept level sits in (the *_tail_*
@@ -23,7 +26,7 @@ with
 book_snapshots as (
 
     select * from {{ ref('stg_coinbase__book_snapshots') }}
-    where true {{- since(cutoff) }}
+    where true {{- since(cutoff) }} {{- since(staged_from) }}
 
 ),
 

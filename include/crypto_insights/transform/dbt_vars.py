@@ -89,6 +89,7 @@ def dbt_vars(settings: Settings | None = None, *, lookback_minutes: int = DEFAUL
         "support_resistance_lookback_minutes": kpis.support_resistance_lookback_minutes,
         "support_resistance_levels": kpis.support_resistance_levels,
         "retention_days": ingest.retention_days,
+        "detail_retention_hours": ingest.detail_retention_hours,
         "lookback_minutes": lookback_minutes,
         # the trade tape (docs/architecture.md#trades)
         "whale_trade_k": _text(kpis.whale_trade_k),

@@ -33,6 +33,7 @@ def _compile_warehouse() -> Iterator[None]:
     pg = None
     try:
         if home is not None:
+            Path(home).chmod(0o755)  # the PostgreSQL account (when run as root) reaches its cluster under it
             os.environ["CRYPTO_INSIGHTS_HOME"] = home
         import psycopg2
 

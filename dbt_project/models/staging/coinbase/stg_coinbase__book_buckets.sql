@@ -6,11 +6,12 @@
         on_schema_change='append_new_columns',
         lookback_column='slot_at',
         indexes=[{'columns': ['slot_at']}],
-        post_hook="{{ delete_expired_rows() }}",
+        post_hook="{{ delete_detail_rows() }}",
+        tags=['detail'],
     )
 }}
 
-{%- set cutoff = incremental_cutoff('slot_at') -%}
+{%- set cutoff = detail_cutoff('slot_at') -%}
 
 -- The profile of each book: per side, per bucket of profile_bucket_bps around profile_mid, the exact size,
 -- notional and level count. Bucket k holds k*w*mid < |price - mid| <= (k+1)*w*mid, so the band of b % is the

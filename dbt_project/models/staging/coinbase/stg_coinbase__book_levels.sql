@@ -6,11 +6,12 @@
         on_schema_change='append_new_columns',
         lookback_column='slot_at',
         indexes=[{'columns': ['slot_at']}],
-        post_hook="{{ delete_expired_rows() }}",
+        post_hook="{{ delete_detail_rows() }}",
+        tags=['detail'],
     )
 }}
 
-{%- set cutoff = incremental_cutoff('slot_at') -%}
+{%- set cutoff = detail_cutoff('slot_at') -%}
 
 -- The kept top levels of each book, one row per valid level, typed, ranked best first per side (1 = the touch).
 -- Rows breaking a drop rule are left out here and counted in stg_coinbase__rejected_rows.
