@@ -219,6 +219,18 @@ def _history_tables(cur, incremental: set[str]) -> dict[str, list[tuple[str, str
     return history
 
 
+TRADE_ID_STEP = 1000  # ids a product's prints may use in one window: older copies get smaller ids, none repeats
+
+
+def _shifted(column: str, data_type: str) -> str:
+    """The column of the k-th copy (`g`): times 30 s x k earlier, trade ids 1000 x k lower (as a real tape)."""
+    if data_type == "timestamp with time zone":
+        return f"{column} - g * interval '30 seconds'"
+    if data_type == "bigint" and column.endswith("trade_id"):
+        return f"{column} - g * {TRADE_ID_STEP}"
+    return column
+
+
 def _template_name(table: str) -> str:
     return "bench.tmpl_" + table.replace(".", "__")
 
@@ -254,9 +266,7 @@ class History:
                 have, want = min(have, self.detail_windows), min(want, self.detail_windows)
             chunks = [(max(have + 1, hi - CHUNK_WINDOWS + 1), hi) for hi in range(want, have, -CHUNK_WINDOWS)]
             columns = self.tables[table]
-            shifted = ", ".join(
-                f"{c} - g * interval '30 seconds'" if d == "timestamp with time zone" else c for c, d in columns
-            )
+            shifted = ", ".join(_shifted(c, d) for c, d in columns)
             names = ", ".join(c for c, _ in columns)
             conn = _admin()  # autocommit: each chunk commits, VACUUM runs outside a transaction
             try:

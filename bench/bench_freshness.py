@@ -243,8 +243,6 @@ def _prefill_history(days: int) -> str:
 
     started = time.monotonic()
     start_and_bootstrap()
-    lander = WindowLander.from_connect_kwargs(endpoint("loader", "crypto").connect_kwargs())
-    lander.migrate()
     conn = _admin()
     try:
         with conn.cursor() as cur:
@@ -253,8 +251,16 @@ def _prefill_history(days: int) -> str:
                 raise RuntimeError("history can only be generated in an empty warehouse: `make clean` first")
             head = datetime.fromtimestamp(time.time() // 30 * 30 - 300, UTC)  # ends 5 minutes before the demo
             ensure_partitions(conn, (head - timedelta(days=days + 1)).date(), days=days + 4)
-            with offline_exchange() as url, _api_url(url):
-                land_window(lander, head)
+            with offline_exchange() as url, _api_url(url):  # the lander's client takes the URL when made
+                lander = WindowLander.from_connect_kwargs(endpoint("loader", "crypto").connect_kwargs())
+                try:
+                    lander.migrate()
+                    land_window(lander, head)
+                finally:
+                    lander.close()
+            cur.execute("select count(*) from raw.coinbase_book_snapshots")
+            if not cur.fetchone()[0]:
+                raise RuntimeError("the template window landed no book: is the offline exchange answering?")
             target = Path(tempfile.mkdtemp(prefix="bench-freshness-"))
             built = run_dbt(["build", "--selector", MICRO_BATCH_SELECTOR], target_path=target)
             if built.returncode != 0:
@@ -265,7 +271,6 @@ def _prefill_history(days: int) -> str:
             books = cur.fetchone()[0]
     finally:
         conn.close()
-        lander.close()
     return f"{days} days generated before the demo started ({books:,} books in raw, {time.monotonic() - started:.0f} s)"
 
 

@@ -53,7 +53,10 @@
 {% macro trades_cutoff(trades, column, align_seconds, fetched_column) %}
     {%- if this is none or not is_incremental() -%}{{ return(none) }}{%- endif -%}
     {%- set lookback = setting('lookback_minutes') -%}
-    {%- set earliest_fetched = '(select min(traded_at) from ' ~ trades ~ ' where slot_at >= marks.fetched_since)' -%}
+    {#- `offset 0` keeps PostgreSQL from answering min() by walking the traded_at index from the oldest print
+        until one passes the slot_at filter (all of history, as it grows); this reads the slot_at range instead -#}
+    {%- set earliest_fetched = '(select min(traded_at) from (select traded_at from ' ~ trades
+        ~ ' where slot_at >= marks.fetched_since offset 0) as fetched)' -%}
     {%- set query -%}
         select {{ floor_timestamp('least(marks.newest, ' ~ earliest_fetched ~ ')', align_seconds) }}
         from (
