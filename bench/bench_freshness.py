@@ -236,6 +236,7 @@ def _prefill_history(days: int) -> str:
     """`days` of history in the (empty) demo warehouse, before the demo starts."""
     from bench.bench_dbt import History, _admin, _api_url, land_window
     from bench.harness import offline_exchange
+    from crypto_insights.landing.migrations import migrate
     from crypto_insights.landing.partitions import ensure_partitions
     from crypto_insights.landing.window import WindowLander
     from crypto_insights.postgres.cli import start_and_bootstrap
@@ -243,6 +244,11 @@ def _prefill_history(days: int) -> str:
 
     started = time.monotonic()
     start_and_bootstrap()
+    loader = psycopg2.connect(**endpoint("loader", "crypto").connect_kwargs())
+    try:
+        migrate(loader)
+    finally:
+        loader.close()
     conn = _admin()
     try:
         with conn.cursor() as cur:
@@ -254,7 +260,6 @@ def _prefill_history(days: int) -> str:
             with offline_exchange() as url, _api_url(url):  # the lander's client takes the URL when made
                 lander = WindowLander.from_connect_kwargs(endpoint("loader", "crypto").connect_kwargs())
                 try:
-                    lander.migrate()
                     land_window(lander, head)
                 finally:
                     lander.close()
