@@ -29,10 +29,11 @@ def _compile_warehouse() -> Iterator[None]:
     from crypto_insights.postgres.connection import DATABASE_URL_ENV
 
     saved = dict(os.environ)
-    home = None if os.environ.get(DATABASE_URL_ENV) else tempfile.mkdtemp(prefix="crypto-insights-sql-lint-")
+    external = bool(os.environ.get(DATABASE_URL_ENV))
+    home = tempfile.mkdtemp(prefix="crypto-insights-sql-lint-")  # dbt's target; the throwaway server's home too
     pg = None
     try:
-        if home is not None:
+        if not external:
             Path(home).chmod(0o755)  # the PostgreSQL account (when run as root) reaches its cluster under it
             os.environ["CRYPTO_INSIGHTS_HOME"] = home
         import psycopg2
@@ -49,7 +50,7 @@ def _compile_warehouse() -> Iterator[None]:
         finally:
             conn.close()
         os.environ.update(dbt_env())
-        target = Path(home or tempfile.mkdtemp(prefix="crypto-insights-sql-lint-")) / "dbt"
+        target = Path(home) / "dbt"
         os.environ["DBT_TARGET_PATH"] = str(target / "target")
         os.environ["DBT_LOG_PATH"] = str(target / "logs")
         # every relation exists (empty), so the macros that read a relation's newest slot compile as in a real
@@ -59,14 +60,13 @@ def _compile_warehouse() -> Iterator[None]:
             raise RuntimeError(f"dbt run --empty failed before the lint:\n{built.stdout[-3000:]}")
         yield
     finally:
-        if home is not None and pg is not None:
+        if not external and pg is not None:
             pg.destroy()
         os.environ.clear()
         os.environ.update(saved)
-        if home is not None:
-            import shutil
+        import shutil
 
-            shutil.rmtree(home, ignore_errors=True)
+        shutil.rmtree(home, ignore_errors=True)
 
 
 def lint(paths: Sequence[Path] = DEFAULT_PATHS, *, fix: bool = False) -> list[str]:
